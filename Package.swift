@@ -1,0 +1,80 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Strict Swift 6 everywhere; the guest agent stays Foundation-free for size.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "vigil",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vigil-agent", targets: ["GuestAgent"]),
+        .executable(name: "vigild", targets: ["vigild"]),
+        .executable(name: "vigil", targets: ["VigilCLI"]),
+        .library(name: "HostMonitor", targets: ["HostMonitor"]),
+        .library(name: "Libvirt", targets: ["Libvirt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.10.0", traits: []),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+    ],
+    targets: [
+        // C libraries through pkg-config.
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+
+        // Swift wrappers over the C libraries.
+        .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
+        .target(name: "Udev", dependencies: ["CUdev"], swiftSettings: strict),
+
+        // Shared wire protocol, models, policies: no libvirt, no Foundation.
+        .target(name: "Core", swiftSettings: strict),
+
+        .executableTarget(name: "GuestAgent", dependencies: ["Core", "Udev"], swiftSettings: strict),
+
+        .target(
+            name: "HostMonitor",
+            dependencies: [
+                "Core", "Libvirt",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "vigild",
+            dependencies: [
+                "HostMonitor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "VigilCLI",
+            dependencies: [
+                "Core",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
+        .testTarget(name: "HostMonitorTests", dependencies: ["HostMonitor", "Core", "Libvirt"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HostMonitor", "Core", "Libvirt"]),
+    ]
+)
