@@ -1,0 +1,24 @@
+import FoundationEssentials
+
+/// Encodes and decodes agent messages as single JSON lines.
+public enum AgentCodec {
+    public enum DecodeError: Error, Equatable, Sendable {
+        case notJSON(String)
+    }
+
+    public static func encode(_ message: AgentMessage) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding our own value types cannot fail.
+        let data = (try? encoder.encode(message)) ?? Data()
+        return Array(data) + [UInt8(ascii: "\n")]
+    }
+
+    public static func decode(_ line: [UInt8]) throws(DecodeError) -> AgentMessage {
+        do {
+            return try JSONDecoder().decode(AgentMessage.self, from: Data(line))
+        } catch {
+            throw .notJSON(String(describing: error).prefix(200).description)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+/// Messages on the Vigil agent channel (`org.vigil.agent.0`). One JSON object
+/// per line; see docs/protocol.md. Unknown fields are ignored so either side
+/// can be newer.
+public enum AgentMessage: Codable, Sendable, Equatable {
+    /// Agent → host, first message after the port opens.
+    case hello(Hello)
+    /// Host → agent, answer to hello: the settings the agent must use.
+    case welcome(Welcome)
+    /// Agent → host, every `heartbeatIntervalMs`.
+    case heartbeat(Heartbeat)
+    /// Agent → host: the agent is stopping cleanly; not a guest failure.
+    case goodbye(Goodbye)
+    /// Either way: re-synchronise a stream (see `Framing.syncByte`).
+    case sync(Sync)
+
+    public struct Hello: Codable, Sendable, Equatable {
+        public var protocolVersion: Int
+        public var agentVersion: String
+        public var os: String
+        public var kernel: String
+        public var bootID: String
+        public var hostname: String
+        public var capabilities: [String]
+
+        public init(protocolVersion: Int = AgentProtocol.version, agentVersion: String, os: String,
+                    kernel: String, bootID: String, hostname: String, capabilities: [String]) {
+            self.protocolVersion = protocolVersion
+            self.agentVersion = agentVersion
+            self.os = os
+            self.kernel = kernel
+            self.bootID = bootID
+            self.hostname = hostname
+            self.capabilities = capabilities
+        }
+    }
+
+    public struct Welcome: Codable, Sendable, Equatable {
+        public var protocolVersion: Int
+        public var heartbeatIntervalMs: Int
+
+        public init(protocolVersion: Int = AgentProtocol.version, heartbeatIntervalMs: Int) {
+            self.protocolVersion = protocolVersion
+            self.heartbeatIntervalMs = heartbeatIntervalMs
+        }
+    }
+
+    public struct Heartbeat: Codable, Sendable, Equatable {
+        public var seq: UInt64
+        public var uptimeMs: UInt64
+
+        public init(seq: UInt64, uptimeMs: UInt64) {
+            self.seq = seq
+            self.uptimeMs = uptimeMs
+        }
+    }
+
+    public struct Goodbye: Codable, Sendable, Equatable {
+        public var reason: String
+        public init(reason: String) { self.reason = reason }
+    }
+
+    public struct Sync: Codable, Sendable, Equatable {
+        public var id: UInt64
+        public init(id: UInt64) { self.id = id }
+    }
+
+    private enum CodingKeys: String, CodingKey { case type, body }
+    private enum Kind: String, Codable { case hello, welcome, heartbeat, goodbye, sync }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        switch try c.decode(Kind.self, forKey: .type) {
+        case .hello: self = .hello(try c.decode(Hello.self, forKey: .body))
+        case .welcome: self = .welcome(try c.decode(Welcome.self, forKey: .body))
+        case .heartbeat: self = .heartbeat(try c.decode(Heartbeat.self, forKey: .body))
+        case .goodbye: self = .goodbye(try c.decode(Goodbye.self, forKey: .body))
+        case .sync: self = .sync(try c.decode(Sync.self, forKey: .body))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .hello(let b): try c.encode(Kind.hello, forKey: .type); try c.encode(b, forKey: .body)
+        case .welcome(let b): try c.encode(Kind.welcome, forKey: .type); try c.encode(b, forKey: .body)
+        case .heartbeat(let b): try c.encode(Kind.heartbeat, forKey: .type); try c.encode(b, forKey: .body)
+        case .goodbye(let b): try c.encode(Kind.goodbye, forKey: .type); try c.encode(b, forKey: .body)
+        case .sync(let b): try c.encode(Kind.sync, forKey: .type); try c.encode(b, forKey: .body)
+        }
+    }
+}
+
+public enum AgentProtocol {
+    public static let version = 1
+    /// The virtio-serial channel name the agent listens on.
+    public static let channelName = "org.vigil.agent.0"
+    /// Longest line either side accepts; longer input is discarded.
+    public static let maxLineBytes = 64 * 1024
+}

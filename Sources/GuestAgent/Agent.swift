@@ -1,0 +1,167 @@
+import Core
+import Glibc
+import Udev
+
+/// Set from signal handlers; read by the main loop.
+nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
+nonisolated(unsafe) var portChanged: sig_atomic_t = 0
+
+/// The agent's single-threaded main loop: find the port, speak the protocol,
+/// and reopen when the port goes away. Sleeps in poll()/ppoll() between
+/// heartbeats, so an idle agent uses no CPU.
+final class Agent {
+    let options: AgentOptions
+    var heartbeatIntervalMs: Int64 = 1000
+    var seq: UInt64 = 0
+    var framer = LineFramer()
+
+    init(options: AgentOptions) { self.options = options }
+
+    func run() -> Never {
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        signal(SIGINT) { _ in stopRequested = 1 }
+        // virtio_console raises SIGIO when the host side connects or
+        // disconnects (with O_ASYNC); the default action would kill us.
+        signal(SIGIO) { _ in portChanged = 1 }
+        signal(SIGPIPE, SIG_IGN)
+        let monitor = try? DeviceMonitor(subsystem: "virtio-ports")
+        var announcedWait = false
+        while stopRequested == 0 {
+            guard let path = PortLocator.find(channel: options.channel, device: options.device) else {
+                if !announcedWait {
+                    log("waiting for virtio-serial port \(options.channel)")
+                    announcedWait = true
+                }
+                // Sleep until the kernel reports a new port (or 5 s as a fallback).
+                if let monitor { _ = monitor.wait(timeoutMs: 5000) } else { sleep(1) }
+                continue
+            }
+            announcedWait = false
+            let fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)
+            guard fd >= 0 else {
+                log("cannot open \(path): errno \(errno)")
+                sleep(1)
+                continue
+            }
+            enableSIGIO(fd)
+            session(fd: fd)
+            close(fd)
+        }
+        log("stopping")
+        exit(0)
+    }
+
+    /// One connection to the port: returns when the port fails or we stop.
+    private func session(fd: Int32) {
+        var hostConnected = false
+        var nextBeat = GuestFacts.monotonicMs()
+        framer = LineFramer()
+        while true {
+            if stopRequested != 0 {
+                if hostConnected { send(fd, .goodbye(.init(reason: "agent stopped"))) }
+                return
+            }
+            let now = GuestFacts.monotonicMs()
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let timeout = hostConnected ? Int32(clamping: max(0, nextBeat - now)) : 0
+            let rc = poll(&pfd, 1, timeout)
+            if rc < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            if pfd.revents & Int16(POLLHUP) != 0 {
+                // Host side not connected (vigild down or migrating): wait
+                // for SIGIO, with a slow fallback, instead of spinning.
+                hostConnected = false
+                waitForPortChange(timeoutMs: 2000)
+                continue
+            }
+            if !hostConnected {
+                hostConnected = true
+                sendHello(fd)
+                nextBeat = GuestFacts.monotonicMs()
+            }
+            if pfd.revents & Int16(POLLIN) != 0 {
+                guard readInput(fd) else { continue }
+            }
+            if pfd.revents & Int16(POLLERR | POLLNVAL) != 0 { return }
+            if GuestFacts.monotonicMs() >= nextBeat {
+                seq &+= 1
+                send(fd, .heartbeat(.init(seq: seq, uptimeMs: GuestFacts.uptimeMs)))
+                nextBeat = GuestFacts.monotonicMs() + heartbeatIntervalMs
+            }
+        }
+    }
+
+    private func sendHello(_ fd: Int32) {
+        // A sync byte first: the host drops whatever partial line an earlier
+        // session may have left in the channel.
+        _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
+        send(fd, .hello(.init(agentVersion: VigilVersion.current, os: GuestFacts.osName, kernel: GuestFacts.kernel,
+                              bootID: GuestFacts.bootID, hostname: GuestFacts.hostname,
+                              capabilities: ["heartbeat", "sync"])))
+    }
+
+    /// Reads what is available; false when there was nothing (EOF or EAGAIN).
+    private func readInput(_ fd: Int32) -> Bool {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = read(fd, &buf, buf.count)
+        guard n > 0 else { return false }
+        for output in framer.feed(buf[0..<n]) {
+            guard case .line(let line) = output, let message = try? AgentCodec.decode(line) else { continue }
+            handle(message, fd: fd)
+        }
+        return true
+    }
+
+    private func handle(_ message: AgentMessage, fd: Int32) {
+        switch message {
+        case .welcome(let w):
+            // Bounded: a host cannot make the agent spin or go silent for long.
+            heartbeatIntervalMs = Int64(min(max(w.heartbeatIntervalMs, 100), 60_000))
+        case .sync(let s):
+            _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
+            send(fd, .sync(s))
+        case .hello, .heartbeat, .goodbye:
+            break
+        }
+    }
+
+    /// Writes one message. A full channel (host not reading) drops it:
+    /// heartbeats are only useful when fresh.
+    private func send(_ fd: Int32, _ message: AgentMessage) {
+        let bytes = AgentCodec.encode(message)
+        var offset = 0
+        var attempts = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                offset += n
+            } else if n < 0 && (errno == EAGAIN || errno == EINTR) && attempts < 50 {
+                attempts += 1
+                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&pfd, 1, 20)
+            } else {
+                return
+            }
+        }
+    }
+
+    private func enableSIGIO(_ fd: Int32) {
+        _ = fcntl(fd, F_SETOWN, getpid())
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC)
+    }
+
+    private func waitForPortChange(timeoutMs: Int) {
+        var ts = timespec(tv_sec: timeoutMs / 1000, tv_nsec: (timeoutMs % 1000) * 1_000_000)
+        if portChanged != 0 { portChanged = 0; return }
+        // nanosleep returns early (EINTR) when SIGIO arrives.
+        _ = nanosleep(&ts, nil)
+        portChanged = 0
+    }
+}
+
+func log(_ message: String) {
+    let bytes = Array("vigil-agent: \(message)\n".utf8)
+    _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}

@@ -1,0 +1,6 @@
+import Core
+
+struct AgentOptions {
+    var channel = AgentProtocol.channelName
+    var device: String?
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Assembles vigild's services and runs them until SIGTERM/SIGINT.
+public struct Daemon: Sendable {
+    public let config: DaemonConfig
+    public let logger: Logger
+
+    public init(config: DaemonConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let store = try StateStore(directory: config.stateDirectory)
+        let executor = BlockingExecutor()
+        let monitor = MonitorService(config: config, store: store, executor: executor, logger: logger)
+        try Self.prepareSocket(config.socketPath)
+        let app = Application(
+            router: APIRoutes.router(monitor: monitor),
+            configuration: .init(address: .unixDomainSocket(path: config.socketPath), serverName: "vigild"),
+            onServerRunning: { _ in
+                // Only root and the vigil group may talk to vigild.
+                chmod(config.socketPath, 0o660)
+            },
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: monitor), .init(service: app)],
+                                 gracefulShutdownSignals: [.sigterm, .sigint],
+                                 logger: logger))
+        logger.info("vigild starting", metadata: ["libvirt.uri": "\(config.libvirtURI)",
+                                                 "api.socket": "\(config.socketPath)",
+                                                 "state.dir": "\(config.stateDirectory)"])
+        try await group.run()
+        try? await executor.shutdown()
+        unlink(config.socketPath)
+        logger.info("vigild stopped")
+    }
+
+    /// Creates the socket's directory and removes a stale socket left by a
+    /// killed vigild; refuses when another vigild is still answering there.
+    static func prepareSocket(_ path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        if SocketProbe.isListening(path) {
+            throw DaemonError.alreadyRunning(path)
+        }
+        unlink(path)
+    }
+}
+
+public enum DaemonError: Error, CustomStringConvertible {
+    case alreadyRunning(String)
+    public var description: String {
+        switch self {
+        case .alreadyRunning(let p): "another vigild is already listening on \(p); stop it first or pass --socket"
+        }
+    }
+}
+
+/// Checks whether something accepts connections on a unix socket.
+enum SocketProbe {
+    static func isListening(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return rc == 0
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Facts read from domain XML that libvirtd produced (trusted input: never
+/// guest-controlled). A scan of attributes is enough for these fields.
+enum DomainXML {
+    /// The host-side unix socket of the virtio channel named `name`, as
+    /// libvirt filled it in for a running domain.
+    static func channelSocketPath(in xml: String, channelName: String) -> String? {
+        for block in elements("channel", in: xml) where block.contains("name='\(channelName)'") {
+            if let path = attribute("path", inFirst: "source", of: block) { return path }
+        }
+        return nil
+    }
+
+    /// Whether the domain has a virtio channel named `name` at all.
+    static func hasChannel(in xml: String, channelName: String) -> Bool {
+        elements("channel", in: xml).contains { $0.contains("name='\(channelName)'") }
+    }
+
+    /// The text of each `<tag …>…</tag>` element (not nested in itself).
+    static func elements(_ tag: String, in xml: String) -> [Substring] {
+        var result: [Substring] = []
+        var rest = xml[...]
+        while let start = rest.range(of: "<\(tag) ") ?? rest.range(of: "<\(tag)>") {
+            guard let end = rest.range(of: "</\(tag)>", range: start.upperBound..<rest.endIndex) else { break }
+            result.append(rest[start.lowerBound..<end.upperBound])
+            rest = rest[end.upperBound...]
+        }
+        return result
+    }
+
+    /// `name='value'` of the first `<element …>` inside `block`.
+    static func attribute(_ name: String, inFirst element: String, of block: Substring) -> String? {
+        guard let open = block.range(of: "<\(element) ") else { return nil }
+        guard let close = block.range(of: ">", range: open.upperBound..<block.endIndex) else { return nil }
+        let tag = block[open.upperBound..<close.lowerBound]
+        for quote in ["'", "\""] {
+            if let a = tag.range(of: "\(name)=\(quote)"),
+               let b = tag.range(of: quote, range: a.upperBound..<tag.endIndex) {
+                return unescape(String(tag[a.upperBound..<b.lowerBound]))
+            }
+        }
+        return nil
+    }
+
+    static func unescape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&apos;", with: "'").replacingOccurrences(of: "&quot;", with: "\"")
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&amp;", with: "&")
+    }
+}

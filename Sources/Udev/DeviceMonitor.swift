@@ -1,0 +1,44 @@
+import CUdev
+import Glibc
+
+/// Watches kernel uevents for one subsystem through libudev. Uses the
+/// "kernel" netlink source so it works without udevd (minimal guests).
+public final class DeviceMonitor {
+    private let udev: OpaquePointer
+    private let monitor: OpaquePointer
+
+    public enum MonitorError: Error, CustomStringConvertible {
+        case setupFailed(String)
+        public var description: String {
+            switch self { case .setupFailed(let what): "udev monitor: \(what) failed (errno \(errno))" }
+        }
+    }
+
+    public init(subsystem: String) throws {
+        guard let udev = udev_new() else { throw MonitorError.setupFailed("udev_new") }
+        guard let monitor = udev_monitor_new_from_netlink(udev, "kernel") else {
+            udev_unref(udev)
+            throw MonitorError.setupFailed("udev_monitor_new_from_netlink")
+        }
+        self.udev = udev
+        self.monitor = monitor
+        guard udev_monitor_filter_add_match_subsystem_devtype(monitor, subsystem, nil) >= 0,
+              udev_monitor_enable_receiving(monitor) >= 0 else {
+            throw MonitorError.setupFailed("enable receiving for \(subsystem)")
+        }
+    }
+
+    deinit {
+        udev_monitor_unref(monitor)
+        udev_unref(udev)
+    }
+
+    /// Blocks up to `timeoutMs` for a uevent; true when one arrived (it is
+    /// consumed). Callers rescan sysfs either way.
+    public func wait(timeoutMs: Int32) -> Bool {
+        var pfd = pollfd(fd: udev_monitor_get_fd(monitor), events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, timeoutMs) > 0 else { return false }
+        if let dev = udev_monitor_receive_device(monitor) { udev_device_unref(dev) }
+        return true
+    }
+}

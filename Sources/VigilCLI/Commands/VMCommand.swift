@@ -1,0 +1,22 @@
+import ArgumentParser
+import Core
+
+struct VMCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vm", abstract: "Virtual machines on this host.", subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List VMs with their state and agent status.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let response = try await global.client.get("/v1/vms")
+            if global.json { return print(response.text) }
+            struct Body: Decodable { let vms: [VMSummary] }
+            let vms = try response.decode(Body.self).vms
+            print(Table.render(header: ["NAME", "UUID", "STATE", "AGENT", "PROTECTED"], rows: vms.map {
+                [$0.name, $0.uuid, "\($0.state) (\($0.stateReason))", $0.agent.rawValue, $0.agent.isProtected ? "yes" : "no"]
+            }))
+        }
+    }
+}

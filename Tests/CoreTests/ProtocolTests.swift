@@ -1,0 +1,69 @@
+import Core
+import Testing
+
+@Suite struct ProtocolTests {
+    static let samples: [AgentMessage] = [
+        .hello(.init(agentVersion: "0.1.0", os: "Debian GNU/Linux 12", kernel: "6.1.0-28-amd64",
+                     bootID: "0e1f", hostname: "g1", capabilities: ["heartbeat"])),
+        .welcome(.init(heartbeatIntervalMs: 1000)),
+        .heartbeat(.init(seq: 42, uptimeMs: 1234)),
+        .goodbye(.init(reason: "SIGTERM")),
+        .sync(.init(id: 7)),
+    ]
+
+    @Test(arguments: samples) func roundTrip(_ message: AgentMessage) throws {
+        let bytes = AgentCodec.encode(message)
+        #expect(bytes.last == UInt8(ascii: "\n"))
+        #expect(bytes.dropLast().contains(UInt8(ascii: "\n")) == false)
+        #expect(try AgentCodec.decode(Array(bytes.dropLast())) == message)
+    }
+
+    @Test func unknownTypeIsAnError() {
+        #expect(throws: AgentCodec.DecodeError.self) {
+            try AgentCodec.decode(Array(#"{"type":"launch","body":{}}"#.utf8))
+        }
+        #expect(throws: AgentCodec.DecodeError.self) { try AgentCodec.decode(Array("garbage".utf8)) }
+    }
+
+    @Test func framerSplitsLinesFedOneByteAtATime() {
+        var framer = LineFramer(maxLineBytes: 100)
+        var out: [LineFramer.Output] = []
+        for byte in Array("one\ntwo\r\n\nthree".utf8) { out += framer.feed([byte]) }
+        #expect(out == [.line(Array("one".utf8)), .line(Array("two".utf8))])
+        #expect(framer.feed(Array("\n".utf8)) == [.line(Array("three".utf8))])
+    }
+
+    @Test func framerDropsOversizedLineAndRecovers() {
+        var framer = LineFramer(maxLineBytes: 8)
+        let out = framer.feed(Array("0123456789abcdef\nok\n".utf8))
+        #expect(out == [.oversized(bytes: 16), .line(Array("ok".utf8))])
+    }
+
+    @Test func syncByteDiscardsPartialLine() throws {
+        var framer = LineFramer()
+        var out = framer.feed(Array("{\"type\":\"hea".utf8))
+        out += framer.feed([LineFramer.syncByte])
+        out += framer.feed(AgentCodec.encode(.sync(.init(id: 3))))
+        #expect(out.count == 2)
+        #expect(out.first == .resynced(discarded: 12))
+        guard case .line(let line) = out.last else { Issue.record("no line"); return }
+        #expect(try AgentCodec.decode(line) == .sync(.init(id: 3)))
+    }
+
+    @Test func corruptedStreamYieldsOnlyValidMessages() throws {
+        var framer = LineFramer(maxLineBytes: 256)
+        var stream: [UInt8] = []
+        var generator = SystemRandomNumberGenerator()
+        for i in 0..<200 {
+            stream += AgentCodec.encode(.heartbeat(.init(seq: UInt64(i), uptimeMs: 0)))
+            if i % 7 == 0 { stream += (0..<50).map { _ in UInt8.random(in: 0...0xFE, using: &generator) } }
+        }
+        var valid = 0
+        for case .line(let line) in framer.feed(stream) {
+            if case .heartbeat = try? AgentCodec.decode(line) { valid += 1 }
+        }
+        // Garbage may swallow the message that follows it, never more.
+        #expect(valid >= 200 - 29)
+        #expect(valid <= 200)
+    }
+}
