@@ -72,9 +72,11 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Helpers shared by the test targets: built products, processes, temp dirs.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
-        .testTarget(name: "HostMonitorTests", dependencies: ["HostMonitor", "Core", "Libvirt"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["HostMonitor", "Core", "Libvirt"]),
+        .testTarget(name: "HostMonitorTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),
     ]
 )

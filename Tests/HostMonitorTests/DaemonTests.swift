@@ -1,0 +1,97 @@
+import Core
+import Foundation
+import Testing
+import TestSupport
+
+/// vigild as a real process against libvirt's test driver, driven through
+/// the real `vigil` CLI.
+@Suite struct DaemonTests {
+    struct VMList: Decodable { let vms: [VMSummary] }
+
+    @Test func vmListJSONReturnsTheDriversDomain() throws {
+        let dir = try TemporaryDirectory("vd")
+        defer { dir.remove() }
+        let daemon = try DaemonProcess(connect: "test:///default", directory: dir)
+        let result = try daemon.vigil(["vm", "list", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let list = try JSONDecoder().decode(VMList.self, from: Data(result.stdout.utf8))
+        let vm = try #require(list.vms.first { $0.name == "test" })
+        #expect(vm.state == "running")
+        #expect(vm.uuid.count == 36)
+        // The test driver's domain has no Vigil channel.
+        #expect(vm.agent == .unprotected)
+
+        let table = try daemon.vigil(["vm", "list"])
+        #expect(table.stdout.contains("NAME"))
+        #expect(table.stdout.contains(vm.uuid))
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func hostInfoDescribesTheConnection() throws {
+        let dir = try TemporaryDirectory("vd")
+        defer { dir.remove() }
+        let daemon = try DaemonProcess(connect: "test:///default", directory: dir)
+        let result = try daemon.vigil(["host", "info", "--json"])
+        #expect(result.status == 0)
+        let info = try JSONDecoder().decode(HostInfo.self, from: Data(result.stdout.utf8))
+        #expect(info.libvirtURI == "test:///default")
+        #expect(info.libvirtConnected)
+        #expect(info.driver.lowercased() == "test")
+        #expect(info.domains >= 1)
+        #expect(try daemon.vigil(["host", "info"]).stdout.contains("test:///default"))
+    }
+
+    @Test func sigtermShutsDownCleanlyAndRemovesSocket() throws {
+        let dir = try TemporaryDirectory("vd")
+        defer { dir.remove() }
+        let daemon = try DaemonProcess(connect: "test:///default", directory: dir)
+        #expect(daemon.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+        #expect(daemon.log.contains("vigild stopped"))
+        #expect(FileManager.default.fileExists(atPath: daemon.stateDirectory + "/vigild.sqlite"))
+    }
+
+    @Test func staleSocketIsReplacedButALiveOneIsNot() throws {
+        let dir = try TemporaryDirectory("vd")
+        defer { dir.remove() }
+        let first = try DaemonProcess(connect: "test:///default", directory: dir)
+        first.kill()
+        // The killed daemon left its socket behind; a new one takes over.
+        #expect(FileManager.default.fileExists(atPath: first.socketPath))
+        let second = try DaemonProcess(connect: "test:///default", directory: dir)
+        #expect(try second.vigil(["vm", "list"]).status == 0)
+        // A third one on the same socket must refuse, not steal it.
+        let third = try ProcessRunner.run([BuiltProducts.path("vigild"), "--connect", "test:///default",
+                                           "--state-dir", dir.path + "/s3", "--socket", second.socketPath], timeout: 20)
+        #expect(third.status != 0)
+        #expect(third.stderr.contains("another vigild is already listening"))
+        #expect(try second.vigil(["vm", "list"]).status == 0)
+    }
+
+    @Test func cliErrorsSayWhatToDo() throws {
+        let missing = try ProcessRunner.run([BuiltProducts.path("vigil"), "--socket", "/tmp/no-such-vigild.sock", "vm", "list"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("vigild is not running"))
+        #expect(missing.stderr.contains("hint:"))
+
+        let dir = try TemporaryDirectory("vd")
+        defer { dir.remove() }
+        let daemon = try DaemonProcess(connect: "test:///default", directory: dir)
+        let bad = try ProcessRunner.run([BuiltProducts.path("vigild"), "--heartbeat-interval", "5"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--heartbeat-interval must be between"))
+        #expect(try daemon.vigil(["vm", "list"]).status == 0)
+    }
+
+    @Test func unreachableLibvirtIsReportedNotFatal() throws {
+        let dir = try TemporaryDirectory("vd")
+        defer { dir.remove() }
+        // Nothing listens on this loopback address: vigild keeps serving and retrying.
+        let daemon = try DaemonProcess(connect: "qemu+tcp://127.0.0.99:1/system", directory: dir,
+                                       waitForLibvirt: false)
+        let result = try daemon.vigil(["vm", "list"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("not connected to libvirt"))
+        #expect(daemon.process.isRunning)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// A vigild child process with its own state directory and API socket.
+public final class DaemonProcess: @unchecked Sendable {
+    public let process = Process()
+    public let socketPath: String
+    public let stateDirectory: String
+    public let logPath: String
+
+    /// Starts vigild and waits until its API answers.
+    public init(connect uri: String, directory: TemporaryDirectory, extraArguments: [String] = [],
+                namespaceCommand: [String] = [], waitForLibvirt: Bool = true) throws {
+        socketPath = directory.path + "/api.sock"
+        stateDirectory = directory.path + "/state"
+        logPath = directory.path + "/vigild.log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        let args = [BuiltProducts.path("vigild"), "--connect", uri, "--state-dir", stateDirectory,
+                    "--socket", socketPath] + extraArguments
+        let full = namespaceCommand + args
+        process.executableURL = URL(fileURLWithPath: full[0])
+        process.arguments = Array(full.dropFirst())
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        try waitUntilServing(libvirt: waitForLibvirt)
+    }
+
+    /// Waits for the API socket, and (with `libvirt`) for the libvirt connection.
+    public func waitUntilServing(libvirt: Bool = true, timeout: TimeInterval = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if !process.isRunning { throw DaemonProcessError.exited(log) }
+            if libvirt {
+                if let r = try? vigil(["host", "info", "--json"]), r.status == 0 { return }
+            } else if FileManager.default.fileExists(atPath: socketPath) {
+                return
+            }
+            usleep(100_000)
+        }
+        throw DaemonProcessError.notServing(log)
+    }
+
+    /// Runs the `vigil` CLI against this daemon.
+    @discardableResult
+    public func vigil(_ arguments: [String]) throws -> CommandResult {
+        try ProcessRunner.run([BuiltProducts.path("vigil"), "--socket", socketPath] + arguments, timeout: 60)
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    @discardableResult
+    public func stop() -> Int32 {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    /// SIGKILL: an abrupt death, as after a crash.
+    public func kill() {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    deinit { kill() }
+}
+
+public enum DaemonProcessError: Error, CustomStringConvertible {
+    case exited(String)
+    case notServing(String)
+    public var description: String {
+        switch self {
+        case .exited(let log): "vigild exited early; log:\n\(log)"
+        case .notServing(let log): "vigild did not start serving; log:\n\(log)"
+        }
+    }
+}
