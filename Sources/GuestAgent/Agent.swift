@@ -122,7 +122,7 @@ final class Agent {
         case .sync(let s):
             _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
             send(fd, .sync(s))
-        case .hello, .heartbeat, .goodbye:
+        case .hello, .heartbeat, .goodbye, .crashReport:
             break
         }
     }

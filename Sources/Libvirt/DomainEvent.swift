@@ -5,11 +5,14 @@ public struct DomainEvent: Sendable, Equatable {
     public let domainName: String
     public let domainUUID: String
     public let kind: Kind
+    /// When libvirt's callback delivered it (for latency measurements).
+    public let receivedAt: ContinuousClock.Instant
 
-    public init(domainName: String, domainUUID: String, kind: Kind) {
+    public init(domainName: String, domainUUID: String, kind: Kind, receivedAt: ContinuousClock.Instant = .now) {
         self.domainName = domainName
         self.domainUUID = domainUUID
         self.kind = kind
+        self.receivedAt = receivedAt
     }
 
     public enum Kind: Sendable, Equatable {

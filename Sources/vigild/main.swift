@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 import HostMonitor
 import Logging
 
@@ -6,7 +7,11 @@ import Logging
 struct Vigild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigild",
-        abstract: "Vigil host monitor: watches guests on this hypervisor and serves the vigil API.")
+        abstract: "Vigil host monitor: watches guests on this hypervisor, recovers failed ones, and serves the vigil API.",
+        discussion: """
+            Options named --default-* set the protection policy of VMs that have none of their own \
+            (set one with 'vigil policy set VM ...').
+            """)
 
     @Option(name: .long, help: "libvirt connection URI.")
     var connect = "qemu:///system"
@@ -17,16 +22,42 @@ struct Vigild: AsyncParsableCommand {
     @Option(name: .long, help: "Unix socket the API listens on.")
     var socket = "/run/vigil/vigild.sock"
 
-    @Option(name: .long, help: "Agent heartbeat interval in milliseconds (100-60000).")
-    var heartbeatInterval = 1000
+    @Option(name: .long, help: "Another cluster host's libvirt URI, for the migrate policy (repeatable).")
+    var peer: [String] = []
+
+    @Option(name: .long, help: "A directory every cluster host mounts at the same path (repeatable).")
+    var sharedStorage: [String] = []
+
+    @Option(name: .long, help: "Default action on guest failure: ignore, restart or migrate.")
+    var defaultOnCrash: CrashAction = .restart
+
+    @Option(name: .long, help: "Default agent heartbeat interval in seconds (0.1-60).")
+    var defaultHeartbeatInterval: Double = 1
+
+    @Option(name: .long, help: "Default number of missed heartbeats that make a guest hung.")
+    var defaultMisses = 5
+
+    @Option(name: .long, help: "Default seconds after boot before heartbeat loss counts.")
+    var defaultMinUptime = 60
+
+    @Option(name: .long, help: "Default maximum recoveries per window.")
+    var defaultMaxResets = 3
+
+    @Option(name: .long, help: "Default reset-limit window in seconds.")
+    var defaultWindow = 3600
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    var defaultPolicy: ProtectionPolicy {
+        ProtectionPolicy(onCrash: defaultOnCrash, heartbeatIntervalMs: Int((defaultHeartbeatInterval * 1000).rounded()),
+                         misses: defaultMisses, minUptimeSeconds: defaultMinUptime, maxResets: defaultMaxResets,
+                         windowSeconds: defaultWindow)
+    }
+
     func validate() throws {
-        guard (100...60_000).contains(heartbeatInterval) else {
-            throw ValidationError("--heartbeat-interval must be between 100 and 60000 ms, got \(heartbeatInterval)")
-        }
+        let problems = defaultPolicy.problems
+        guard problems.isEmpty else { throw ValidationError("default policy: " + problems.joined(separator: "; ")) }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -41,7 +72,7 @@ struct Vigild: AsyncParsableCommand {
         }
         let logger = Logger(label: "vigild")
         let config = DaemonConfig(libvirtURI: connect, stateDirectory: stateDir, socketPath: socket,
-                                  heartbeatIntervalMs: heartbeatInterval)
+                                  defaultPolicy: defaultPolicy, peers: peer, sharedStorage: sharedStorage)
         do {
             try await Daemon(config: config, logger: logger).run()
         } catch let error as DaemonError {
@@ -50,3 +81,5 @@ struct Vigild: AsyncParsableCommand {
         }
     }
 }
+
+extension CrashAction: ExpressibleByArgument {}

@@ -9,6 +9,7 @@ import Testing
         .heartbeat(.init(seq: 42, uptimeMs: 1234)),
         .goodbye(.init(reason: "SIGTERM")),
         .sync(.init(id: 7)),
+        .crashReport(.init(source: "pstore:dmesg-ramoops-0", excerpt: "Kernel panic - not syncing")),
     ]
 
     @Test(arguments: samples) func roundTrip(_ message: AgentMessage) throws {

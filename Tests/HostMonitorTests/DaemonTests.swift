@@ -77,9 +77,9 @@ import TestSupport
         let dir = try TemporaryDirectory("vd")
         defer { dir.remove() }
         let daemon = try DaemonProcess(connect: "test:///default", directory: dir)
-        let bad = try ProcessRunner.run([BuiltProducts.path("vigild"), "--heartbeat-interval", "5"])
+        let bad = try ProcessRunner.run([BuiltProducts.path("vigild"), "--default-heartbeat-interval", "0.01"])
         #expect(bad.status != 0)
-        #expect(bad.stderr.contains("--heartbeat-interval must be between"))
+        #expect(bad.stderr.contains("heartbeat interval must be 0.1 to 60 seconds"))
         #expect(try daemon.vigil(["vm", "list"]).status == 0)
     }
 

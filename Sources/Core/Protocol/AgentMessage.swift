@@ -10,8 +10,11 @@ public enum AgentMessage: Codable, Sendable, Equatable {
     case heartbeat(Heartbeat)
     /// Agent → host: the agent is stopping cleanly; not a guest failure.
     case goodbye(Goodbye)
-    /// Either way: re-synchronise a stream (see `Framing.syncByte`).
+    /// Either way: re-synchronise a stream (see `LineFramer.syncByte`).
     case sync(Sync)
+    /// Agent → host, after hello: what the guest kept of an earlier crash
+    /// (pstore, kernel log). Informational only: never trusted to act on.
+    case crashReport(CrashReport)
 
     public struct Hello: Codable, Sendable, Equatable {
         public var protocolVersion: Int
@@ -64,8 +67,20 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         public init(id: UInt64) { self.id = id }
     }
 
+    public struct CrashReport: Codable, Sendable, Equatable {
+        /// Where it was found, e.g. "pstore:dmesg-ramoops-0".
+        public var source: String
+        /// The tail of the saved log (the agent sends at most 4 KiB).
+        public var excerpt: String
+
+        public init(source: String, excerpt: String) {
+            self.source = source
+            self.excerpt = excerpt
+        }
+    }
+
     private enum CodingKeys: String, CodingKey { case type, body }
-    private enum Kind: String, Codable { case hello, welcome, heartbeat, goodbye, sync }
+    private enum Kind: String, Codable { case hello, welcome, heartbeat, goodbye, sync, crashReport = "crash_report" }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -75,6 +90,7 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         case .heartbeat: self = .heartbeat(try c.decode(Heartbeat.self, forKey: .body))
         case .goodbye: self = .goodbye(try c.decode(Goodbye.self, forKey: .body))
         case .sync: self = .sync(try c.decode(Sync.self, forKey: .body))
+        case .crashReport: self = .crashReport(try c.decode(CrashReport.self, forKey: .body))
         }
     }
 
@@ -86,6 +102,7 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         case .heartbeat(let b): try c.encode(Kind.heartbeat, forKey: .type); try c.encode(b, forKey: .body)
         case .goodbye(let b): try c.encode(Kind.goodbye, forKey: .type); try c.encode(b, forKey: .body)
         case .sync(let b): try c.encode(Kind.sync, forKey: .type); try c.encode(b, forKey: .body)
+        case .crashReport(let b): try c.encode(Kind.crashReport, forKey: .type); try c.encode(b, forKey: .body)
         }
     }
 }

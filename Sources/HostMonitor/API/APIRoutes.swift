@@ -5,13 +5,22 @@ import Libvirt
 
 extension HostInfo: ResponseEncodable {}
 extension VMSummary: ResponseEncodable {}
+extension PolicyDocument: ResponseEncodable {}
+extension PolicyUpdate: ResponseEncodable {}
+extension EventList: ResponseEncodable {}
 
 /// `GET /v1/vms` body.
 public struct VMListResponse: Codable, Sendable, ResponseEncodable {
     public var vms: [VMSummary]
 }
 
-/// The HTTP+JSON API, a thin front end over `MonitorService`.
+/// `GET /v1/agents` body.
+public struct AgentList: Codable, Sendable, ResponseEncodable {
+    public var agents: [AgentStatus]
+}
+
+/// The HTTP+JSON API (documented in docs/api.md), a thin front end over
+/// `MonitorService`.
 enum APIRoutes {
     static func router(monitor: MonitorService) -> Router<BasicRequestContext> {
         let router = Router()
@@ -24,6 +33,38 @@ enum APIRoutes {
                 throw APIError.notFound("no VM named or with UUID '\(key)'", hint: "list VMs with 'vigil vm list'")
             }
             return vm
+        }
+        router.get("/v1/vms/:vm/policy") { _, context in
+            try await monitor.policy(vm: try context.parameters.require("vm"))
+        }
+        router.put("/v1/vms/:vm/policy") { request, context in
+            let policy: ProtectionPolicy
+            do {
+                policy = try await request.decode(as: ProtectionPolicy.self, context: context)
+            } catch {
+                throw APIError.badRequest("the policy body is not valid JSON for a policy: \(error)",
+                                          hint: "send the fields onCrash, heartbeatIntervalMs, misses, minUptimeSeconds, maxResets, windowSeconds")
+            }
+            return try await monitor.setPolicy(vm: try context.parameters.require("vm"), policy: policy)
+        }
+        router.get("/v1/agents") { request, _ in
+            AgentList(agents: try await monitor.agentStatus(vm: request.uri.queryParameters.get("vm")))
+        }
+        router.get("/v1/events") { request, _ in
+            let q = request.uri.queryParameters
+            var since: Date?
+            if let s = q.get("since") {
+                guard let seconds = Double(s) else {
+                    throw APIError.badRequest("since must be seconds since 1970, got '\(s)'", hint: "vigil events --since accepts 10m, 2h, 1d or an ISO date")
+                }
+                since = Date(timeIntervalSince1970: seconds)
+            }
+            let after = try q.get("after").map { s -> Int64 in
+                guard let v = Int64(s) else { throw APIError.badRequest("after must be an event id, got '\(s)'", hint: "use the id of the last event you have") }
+                return v
+            }
+            let wait = q.get("wait").flatMap(Int.init) ?? 0
+            return EventList(events: try await monitor.eventList(vm: q.get("vm"), since: since, afterID: after, waitSeconds: wait))
         }
         return router
     }

@@ -5,13 +5,15 @@ import NIOPosix
 
 /// One connection to a guest's agent channel (the unix socket libvirt made
 /// for `org.vigil.agent.0`). Everything read here is hostile input: lines
-/// are bounded, decoding failures are counted, and a flood is cut off.
+/// are bounded by the framer, undecodable input is counted and logged a few
+/// times, a flood is cut off by a rate limit, and nothing a guest says can
+/// name or touch another VM: the session is bound to one UUID by vigild.
 struct AgentSession {
     let vmUUID: String
     let vmName: String
     let socketPath: String
-    let heartbeatIntervalMs: Int
-    let registry: AgentRegistry
+    let center: ProtectionCenter
+    let events: EventLog
     let logger: Logger
     /// Messages per second a guest may send before input is dropped.
     var maxMessagesPerSecond = 50
@@ -26,57 +28,97 @@ struct AgentSession {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        let (outbox, outboxContinuation) = AsyncStream.makeStream(of: AgentMessage.self, bufferingPolicy: .bufferingNewest(16))
+        await center.attach(vmUUID, outbox: outboxContinuation)
+        defer { outboxContinuation.finish() }
         return try await channel.executeThenClose { inbound, outbound in
-            var framer = LineFramer()
-            var limiter = RateLimiter(perSecond: maxMessagesPerSecond)
-            var badLines = 0
-            for try await buffer in inbound {
-                for output in framer.feed(buffer.readableBytesView) {
-                    guard case .line(let line) = output else {
-                        logger.warning("agent channel: dropped malformed input", metadata: ["vm.name": "\(vmName)"])
-                        continue
+            try await withThrowingTaskGroup(of: End?.self) { group in
+                group.addTask {
+                    for await message in outbox {
+                        try await outbound.write(ByteBuffer(bytes: AgentCodec.encode(message)))
                     }
-                    guard limiter.allow() else {
-                        if limiter.dropped == 1 {
-                            logger.warning("agent channel: flood, dropping input", metadata: ["vm.name": "\(vmName)"])
-                        }
-                        continue
+                    return nil
+                }
+                group.addTask {
+                    try await read(inbound, reply: outboxContinuation)
+                }
+                let end = try await group.next() ?? .closed
+                group.cancelAll()
+                await center.detach(vmUUID)
+                return end ?? .closed
+            }
+        }
+    }
+
+    private func read(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
+                      reply: AsyncStream<AgentMessage>.Continuation) async throws -> End {
+        var framer = LineFramer()
+        var limiter = RateLimiter(perSecond: maxMessagesPerSecond)
+        var complaints = 0
+        var crashReports = 0
+        func complain(_ what: String) {
+            complaints += 1
+            if complaints <= 3 || complaints % 1000 == 0 {
+                logger.warning("agent channel: \(what) (\(complaints) so far)", metadata: ["vm.name": "\(vmName)"])
+            }
+            if complaints == 1 {
+                events.record(vmUUID: vmUUID, vmName: vmName, kind: "agent", message: "hostile or corrupt input on agent channel: \(what)")
+            }
+        }
+        for try await buffer in inbound {
+            for output in framer.feed(buffer.readableBytesView) {
+                let line: [UInt8]
+                switch output {
+                case .line(let l): line = l
+                case .oversized(let n): complain("dropped a \(n)-byte line (limit \(AgentProtocol.maxLineBytes))"); continue
+                case .resynced: continue
+                }
+                guard limiter.allow() else {
+                    if limiter.dropped == 1 { complain("message flood, dropping input") }
+                    continue
+                }
+                let message: AgentMessage
+                do {
+                    message = try AgentCodec.decode(line)
+                } catch {
+                    complain("undecodable message")
+                    continue
+                }
+                let now = ContinuousClock.now
+                switch message {
+                case .hello(let raw):
+                    let hello = raw.sanitized
+                    guard let interval = await center.hello(vmUUID, hello, at: now) else { continue }
+                    reply.yield(.welcome(.init(heartbeatIntervalMs: interval)))
+                    crashReports = 0
+                    events.agentHello(vmUUID: vmUUID, vmName: vmName, hello: hello)
+                    logger.info("agent connected", metadata: ["vm.name": "\(vmName)", "agent.version": "\(hello.agentVersion)"])
+                case .heartbeat(let beat):
+                    if await !center.heartbeat(vmUUID, seq: beat.seq, at: now) {
+                        complain("heartbeat out of sequence or before hello")
                     }
-                    let message: AgentMessage
-                    do {
-                        message = try AgentCodec.decode(line)
-                    } catch {
-                        badLines += 1
-                        if badLines <= 3 {
-                            logger.warning("agent channel: undecodable line", metadata: ["vm.name": "\(vmName)"])
-                        }
-                        continue
-                    }
-                    switch message {
-                    case .hello(let hello):
-                        await registry.helloReceived(vmUUID, hello.sanitized)
-                        let welcome = AgentCodec.encode(.welcome(.init(heartbeatIntervalMs: heartbeatIntervalMs)))
-                        try await outbound.write(ByteBuffer(bytes: welcome))
-                        logger.info("agent connected", metadata: [
-                            "vm.name": "\(vmName)", "agent.version": "\(hello.sanitized.agentVersion)"])
-                    case .heartbeat(let beat):
-                        _ = await registry.heartbeat(vmUUID, seq: beat.seq)
-                    case .goodbye(let bye):
-                        await registry.set(vmUUID, state: .departed)
-                        return .goodbye(String(bye.reason.prefix(200)))
-                    case .sync(let sync):
-                        try await outbound.write(ByteBuffer(bytes: [LineFramer.syncByte] + AgentCodec.encode(.sync(sync))))
-                    case .welcome:
-                        break
-                    }
+                case .goodbye(let bye):
+                    await center.goodbye(vmUUID)
+                    events.agentGoodbye(vmUUID: vmUUID, vmName: vmName, reason: String(bye.reason.prefix(200)))
+                    return .goodbye(String(bye.reason.prefix(200)))
+                case .sync(let sync):
+                    reply.yield(.sync(sync))
+                case .crashReport(let report):
+                    // At most one report per hello, clipped: a guest cannot fill the log.
+                    crashReports += 1
+                    guard crashReports == 1 else { complain("repeated crash report"); continue }
+                    events.record(vmUUID: vmUUID, vmName: vmName, kind: "guest",
+                                  message: "guest reports an earlier crash (\(report.source.clipped(64))): \(report.excerpt.clipped(2048))")
+                case .welcome:
+                    complain("agent sent a host-only message")
                 }
             }
-            return .closed
         }
+        return .closed
     }
 }
 
-/// Token bucket over one-second windows.
+/// Counts messages in one-second windows.
 struct RateLimiter {
     let perSecond: Int
     private var windowStart = ContinuousClock.now
@@ -101,12 +143,18 @@ struct RateLimiter {
     }
 }
 
+extension String {
+    /// Printable characters only, at most `max` of them.
+    func clipped(_ max: Int) -> String {
+        String(String.UnicodeScalarView(unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F || $0 == "\n" }.prefix(max)))
+    }
+}
+
 extension AgentMessage.Hello {
     /// Bounds every string a guest sends before it is stored or shown.
     var sanitized: Self {
-        func clip(_ s: String) -> String { String(s.unicodeScalars.filter { $0.value >= 0x20 }.prefix(128).map(Character.init)) }
-        return .init(protocolVersion: protocolVersion, agentVersion: clip(agentVersion), os: clip(os),
-                     kernel: clip(kernel), bootID: clip(bootID), hostname: clip(hostname),
-                     capabilities: capabilities.prefix(32).map(clip))
+        .init(protocolVersion: protocolVersion, agentVersion: agentVersion.clipped(64), os: os.clipped(128),
+              kernel: kernel.clipped(128), bootID: bootID.clipped(64), hostname: hostname.clipped(128),
+              capabilities: capabilities.prefix(32).map { $0.clipped(32) })
     }
 }

@@ -1,20 +1,28 @@
+import Core
+
 /// vigild's settings, from its command line.
 public struct DaemonConfig: Sendable {
     public var libvirtURI: String
     public var stateDirectory: String
     public var socketPath: String
-    /// How often agents send heartbeats.
-    public var heartbeatIntervalMs: Int
+    /// Policy for VMs that have none of their own.
+    public var defaultPolicy: ProtectionPolicy
+    /// Other hosts of the cluster (libvirt URIs) for the migrate policy.
+    public var peers: [String]
+    /// Directories every peer sees at the same path.
+    public var sharedStorage: [String]
     /// How often to re-list domains as a safety net for missed events.
     public var reconcileIntervalMs: Int
 
     public init(libvirtURI: String = "qemu:///system", stateDirectory: String = "/var/lib/vigil",
-                socketPath: String = "/run/vigil/vigild.sock", heartbeatIntervalMs: Int = 1000,
-                reconcileIntervalMs: Int = 5000) {
+                socketPath: String = "/run/vigil/vigild.sock", defaultPolicy: ProtectionPolicy = .init(),
+                peers: [String] = [], sharedStorage: [String] = [], reconcileIntervalMs: Int = 5000) {
         self.libvirtURI = libvirtURI
         self.stateDirectory = stateDirectory
         self.socketPath = socketPath
-        self.heartbeatIntervalMs = heartbeatIntervalMs
+        self.defaultPolicy = defaultPolicy
+        self.peers = peers
+        self.sharedStorage = sharedStorage
         self.reconcileIntervalMs = reconcileIntervalMs
     }
 }

@@ -2,11 +2,12 @@ import Core
 import Foundation
 import Libvirt
 
+/// The operations the API exposes: thin reads and writes over the monitor.
 extension MonitorService {
     public func hostInfo() async throws -> HostInfo {
         let conn = try connection()
         let uri = config.libvirtURI
-        let facts = try await executor.run { () throws -> HostInfo in
+        var info = try await executor.run { () throws -> HostInfo in
             let node = try conn.nodeInfo
             let v = try conn.libraryVersion
             return HostInfo(hostname: try conn.hostname, hostUUID: try conn.hostUUID, libvirtURI: uri,
@@ -15,35 +16,112 @@ extension MonitorService {
                             freeMemoryMiB: (try? conn.freeMemory).map { $0 / 1024 / 1024 } ?? 0,
                             vigildVersion: VigilVersion.current, domains: try conn.domains().count, protectedDomains: 0)
         }
-        var info = facts
         info.protectedDomains = try await vmList().filter { $0.agent.isProtected }.count
         return info
     }
 
     public func vmList() async throws -> [VMSummary] {
         let conn = try connection()
-        let rows = try await executor.run { () throws -> [(String, String, DomainStateWithReason, Bool)] in
-            try conn.domains().map { dom in
-                let xml = (try? dom.xml()) ?? ""
-                return (dom.name, dom.uuid, try dom.state(),
-                        DomainXML.hasChannel(in: xml, channelName: AgentProtocol.channelName))
-            }
-        }
+        let defaults = config.defaultPolicy
+        let rows = try await executor.run { try conn.domains().map { try DomainSnapshot(dom: $0, defaults: defaults) } }
         var result: [VMSummary] = []
-        for (name, uuid, state, hasChannel) in rows {
-            let entry = await registry.entry(uuid)
-            let agent: AgentState
-            if !hasChannel {
-                agent = .unprotected
-            } else if state.state != .running && state.state != .paused {
-                agent = .stopped
-            } else {
-                agent = entry?.state ?? .connecting
-            }
-            result.append(VMSummary(name: name, uuid: uuid, state: state.state.description,
-                                    stateReason: state.reasonName, agent: agent,
-                                    agentVersion: entry?.hello?.agentVersion, guestOS: entry?.hello?.os))
+        for d in rows {
+            let tracked = await center.tracked(d.uuid)
+            result.append(VMSummary(name: d.name, uuid: d.uuid, state: d.state.state.description,
+                                    stateReason: d.state.reasonName, agent: agentState(d, tracked),
+                                    agentVersion: tracked?.hello?.agentVersion, guestOS: tracked?.hello?.os))
         }
         return result
     }
+
+    private func agentState(_ d: DomainSnapshot, _ tracked: ProtectionCenter.Tracked?) -> AgentState {
+        if !d.hasChannel { return .unprotected }
+        if d.state.state != .running && d.state.state != .paused { return .stopped }
+        return tracked?.machine.agent ?? .connecting
+    }
+
+    public func agentStatus(vm: String?) async throws -> [AgentStatus] {
+        let conn = try connection()
+        let defaults = config.defaultPolicy
+        let rows = try await executor.run { () throws -> [DomainSnapshot] in
+            if let vm { return [try DomainSnapshot(dom: try conn.domain(nameOrUUID: vm), defaults: defaults)] }
+            return try conn.domains().map { try DomainSnapshot(dom: $0, defaults: defaults) }
+        }
+        var result: [AgentStatus] = []
+        for d in rows {
+            let t = await center.tracked(d.uuid)
+            let state = agentState(d, t)
+            let age = (state == .alive || state == .lost) ? t?.lastHeartbeat.map { Int($0.duration(to: .now).milliseconds) } : nil
+            result.append(AgentStatus(vm: d.name, uuid: d.uuid, state: state, agentVersion: t?.hello?.agentVersion,
+                                      guestOS: t?.hello?.os, kernel: t?.hello?.kernel, bootID: t?.hello?.bootID,
+                                      lastHeartbeatAgeMs: age, heartbeatIntervalMs: d.policy.heartbeatIntervalMs))
+        }
+        return result
+    }
+
+    public func policy(vm: String) async throws -> PolicyDocument {
+        let conn = try connection()
+        let defaults = config.defaultPolicy
+        let d = try await executor.run { try DomainSnapshot(dom: try conn.domain(nameOrUUID: vm), defaults: defaults) }
+        return PolicyDocument(vm: d.name, policy: d.policy, isHostDefault: !d.hasOwnPolicy)
+    }
+
+    /// Stores a VM's policy in its metadata (persistent, and live when running)
+    /// and makes the definition protectable. Returns the stored policy and
+    /// notes on what changed.
+    public func setPolicy(vm: String, policy: ProtectionPolicy) async throws -> PolicyUpdate {
+        let problems = policy.problems
+        guard problems.isEmpty else {
+            throw APIError.badRequest("invalid policy: " + problems.joined(separator: "; "),
+                                      hint: "see 'vigil policy set --help' for the allowed ranges")
+        }
+        let conn = try connection()
+        let (uuid, name, notes) = try await executor.run { () throws -> (String, String, [String]) in
+            let dom = try conn.domain(nameOrUUID: vm)
+            var notes: [String] = []
+            let fixed = DomainXML.protectionFixups(try dom.xml([.inactive, .secure]))
+            if !fixed.changes.isEmpty {
+                _ = try conn.define(xml: fixed.xml)
+                notes += fixed.changes
+                if try dom.isActive { notes.append("device changes take effect at the next boot") }
+            }
+            let xml = PolicyMetadata.xml(for: policy)
+            try dom.setMetadata(xml, key: PolicyMetadata.key, namespaceURI: PolicyMetadata.namespaceURI, affect: .config)
+            if try dom.isActive {
+                try dom.setMetadata(xml, key: PolicyMetadata.key, namespaceURI: PolicyMetadata.namespaceURI, affect: .live)
+            }
+            return (dom.uuid, dom.name, notes)
+        }
+        await center.setPolicy(uuid, policy)
+        events.record(vmUUID: uuid, vmName: name, kind: "policy",
+                      message: "policy set: on crash \(policy.onCrash.rawValue), heartbeat \(policy.heartbeatIntervalMs) ms × \(policy.misses), "
+                        + "min uptime \(policy.minUptimeSeconds) s, at most \(policy.maxResets) resets in \(policy.windowSeconds) s")
+        return PolicyUpdate(policy: PolicyDocument(vm: name, policy: policy, isHostDefault: false), notes: notes)
+    }
+
+    /// Events after `afterID` (or since `since`); with `waitSeconds`, waits
+    /// up to that long for the first new one (long poll for `--follow`).
+    public func eventList(vm: String?, since: Date?, afterID: Int64?, waitSeconds: Int) async throws -> [VigilEvent] {
+        var uuid: String?
+        if let vm {
+            if let known = await center.all.first(where: { $0.value.name == vm || $0.key == vm }) {
+                uuid = known.key
+            } else {
+                let conn = try connection()
+                uuid = try await executor.run { try conn.domain(nameOrUUID: vm).uuid }
+            }
+        }
+        let deadline = Date().addingTimeInterval(Double(min(max(waitSeconds, 0), 60)))
+        while true {
+            let found = try store.events(vmUUID: uuid, since: since, afterID: afterID).map(\.api)
+            if !found.isEmpty || Date() >= deadline { return found }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
+
+/// `PUT /v1/vms/{vm}/policy` reply.
+public struct PolicyUpdate: Codable, Sendable {
+    public var policy: PolicyDocument
+    public var notes: [String]
 }

@@ -6,13 +6,16 @@ import ServiceLifecycle
 import Synchronization
 
 /// The heart of vigild: keeps a libvirt connection (reconnecting when
-/// libvirtd restarts), follows domain events, and runs one agent watcher per
-/// running domain that has the Vigil channel.
+/// libvirtd restarts), follows domain events, runs one agent session per
+/// running domain that has the Vigil channel, and turns what it sees into
+/// protection decisions (`ProtectionCenter`) and recoveries.
 public final class MonitorService: Service, Sendable {
     public let config: DaemonConfig
     public let store: StateStore
-    public let registry = AgentRegistry()
+    public let center = ProtectionCenter()
+    let events: EventLog
     let executor: BlockingExecutor
+    let performer: RecoveryPerformer
     let logger: Logger
     private let current = Mutex<Connection?>(nil)
     let watchers = WatcherSet()
@@ -22,6 +25,8 @@ public final class MonitorService: Service, Sendable {
         self.store = store
         self.executor = executor
         self.logger = logger
+        self.events = EventLog(store: store, logger: logger)
+        self.performer = RecoveryPerformer(peers: config.peers, sharedStorage: config.sharedStorage, logger: logger)
     }
 
     /// The live connection, or an error saying libvirtd is unreachable.
@@ -46,11 +51,11 @@ public final class MonitorService: Service, Sendable {
             do {
                 let conn = try await open()
                 backoff = .milliseconds(250)
-                record(kind: "libvirt", message: "connected to \(config.libvirtURI)")
+                events.record(kind: "libvirt", message: "connected to \(config.libvirtURI)")
                 try await follow(conn)
                 if Task.isCancelled { break }
                 logger.warning("lost connection to libvirtd; reconnecting", metadata: ["libvirt.uri": "\(config.libvirtURI)"])
-                record(kind: "libvirt", message: "connection to \(config.libvirtURI) lost")
+                events.record(kind: "libvirt", message: "connection to \(config.libvirtURI) lost")
                 await watchers.stopAll()
             } catch is CancellationError {
                 break
@@ -82,7 +87,7 @@ public final class MonitorService: Service, Sendable {
     private func follow(_ conn: Connection) async throws {
         let subscription = try await executor.run { try conn.subscribeDomainEvents() }
         defer { subscription.cancel() }
-        try await reconcile(conn)
+        try await reconcile(conn, adopting: true)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in subscription.events { await self.handle(event, conn: conn) }
@@ -90,14 +95,16 @@ public final class MonitorService: Service, Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     try await Task.sleep(for: .milliseconds(self.config.reconcileIntervalMs))
-                    try? await self.reconcile(conn)
+                    try? await self.reconcile(conn, adopting: false)
                 }
             }
             group.addTask {
-                let interval = self.config.heartbeatIntervalMs
+                // Heartbeat deadlines are checked ten times a second.
                 while !Task.isCancelled {
-                    try await Task.sleep(for: .milliseconds(interval))
-                    await self.sweepHeartbeats()
+                    try await Task.sleep(for: .milliseconds(100))
+                    for due in await self.center.tickAll(at: .now) {
+                        await self.perform(due.actions, uuid: due.uuid, name: due.name, detectedAfter: nil, conn: conn)
+                    }
                 }
             }
             // The event stream ends when the connection closes.
@@ -107,80 +114,196 @@ public final class MonitorService: Service, Sendable {
     }
 
     private func handle(_ event: DomainEvent, conn: Connection) async {
-        guard case .lifecycle(let life) = event.kind else { return }
-        logger.info("domain event \(life)", metadata: ["vm.name": "\(event.domainName)", "vm.uuid": "\(event.domainUUID)"])
-        record(vmUUID: event.domainUUID, vmName: event.domainName, kind: "lifecycle", message: life.description)
-        switch life.kind {
-        case .started, .resumed:
-            try? await reconcile(conn)
-        case .stopped, .crashed, .undefined:
-            await watchers.stop(event.domainUUID)
-            await registry.set(event.domainUUID, state: .stopped)
+        let uuid = event.domainUUID, name = event.domainName
+        let meta: Logger.Metadata = ["vm.name": "\(name)", "vm.uuid": "\(uuid)"]
+        switch event.kind {
+        case .lifecycle(let life):
+            logger.info("domain event \(life)", metadata: meta)
+            events.record(vmUUID: uuid, vmName: name, kind: "lifecycle", message: life.description)
+            await apply(life, event: event, conn: conn)
+        case .reboot:
+            events.record(vmUUID: uuid, vmName: name, kind: "lifecycle", message: "guest rebooted")
+            await center.mutate(uuid) { $0.machine.guestRebooted(at: .now) }
+        case .watchdog(let action):
+            logger.warning("watchdog fired (\(action))", metadata: meta)
+            let actions = await center.mutate(uuid) { $0.machine.watchdogFired(at: .now) } ?? []
+            await perform(actions, uuid: uuid, name: name, detectedAfter: event.receivedAt, conn: conn)
         default:
             break
         }
     }
 
-    /// Marks agents whose heartbeats stopped as lost.
-    private func sweepHeartbeats() async {
-        let timeout = Duration.milliseconds(config.heartbeatIntervalMs * 3)
-        for (uuid, name) in await watchers.active() {
-            guard let entry = await registry.entry(uuid), entry.state == .alive,
-                  let last = entry.lastHeartbeat, ContinuousClock.now - last > timeout else { continue }
-            await registry.set(uuid, state: .lost)
-            logger.warning("agent heartbeat lost", metadata: ["vm.name": "\(name)"])
-            record(vmUUID: uuid, vmName: name, kind: "agent", message: "heartbeat lost")
+    private func apply(_ life: LifecycleEvent, event: DomainEvent, conn: Connection) async {
+        let uuid = event.domainUUID, name = event.domainName
+        switch life.kind {
+        case .started:
+            try? await reconcile(conn, adopting: false)
+            await center.mutate(uuid) { $0.machine.domainStarted(at: .now) }
+        case .resumed:
+            await center.mutate(uuid) { $0.machine.domainResumed(at: .now) }
+        case .suspended:
+            await center.mutate(uuid) { $0.machine.domainPaused() }
+        case .stopped:
+            await watchers.stop(uuid)
+            await center.mutate(uuid) { $0.machine.domainStopped() }
+            events.markAgent(vmUUID: uuid, alive: false)
+        case .crashed:
+            let actions = await center.mutate(uuid) { $0.machine.domainCrashed(panicked: life.isPanic, at: .now) } ?? []
+            await perform(actions, uuid: uuid, name: name, detectedAfter: event.receivedAt, conn: conn)
+        case .undefined:
+            await watchers.stop(uuid)
+            await center.forget(uuid)
+        case .defined:
+            try? await reconcile(conn, adopting: false)
+        default:
+            break
         }
     }
 
-    /// Brings watchers in line with the running domains that have the channel.
-    func reconcile(_ conn: Connection) async throws {
-        let running = try await executor.run { () throws -> [(String, String, String?)] in
-            try conn.domains(.active).map { dom in
-                let path = (try? dom.xml()).flatMap {
-                    DomainXML.channelSocketPath(in: $0, channelName: AgentProtocol.channelName)
-                }
-                return (dom.uuid, dom.name, path)
+    /// Records failures and starts recoveries. `detectedAfter` is when the
+    /// libvirt event arrived, so the log shows detection latency.
+    func perform(_ actions: [ProtectionCenter.Machine.Action], uuid: String, name: String,
+                 detectedAfter: ContinuousClock.Instant?, conn: Connection) async {
+        let latency = detectedAfter.map { ($0.duration(to: .now)).milliseconds }
+        for action in actions {
+            switch action {
+            case .recordOnly(let cause):
+                logger.warning("guest failure: \(cause); policy says ignore", metadata: ["vm.name": "\(name)"])
+                events.record(vmUUID: uuid, vmName: name, kind: "failure", message: "\(cause); policy is ignore: no action",
+                              cause: cause.code, action: "ignore", outcome: "ignored", durationMs: latency)
+            case .alert(let text):
+                logger.critical("\(text)", metadata: ["vm.name": "\(name)"])
+                events.record(vmUUID: uuid, vmName: name, kind: "alert", message: text, outcome: "not recovered")
+            case .recover(let cause, let crashAction):
+                logger.warning("guest failure: \(cause); recovering by \(crashAction.rawValue)", metadata: ["vm.name": "\(name)"])
+                events.record(vmUUID: uuid, vmName: name, kind: "failure", message: "\(cause)",
+                              cause: cause.code, action: crashAction.rawValue, outcome: "detected", durationMs: latency)
+                await recover(uuid: uuid, name: name, cause: cause, action: crashAction, conn: conn)
             }
         }
+    }
+
+    private func recover(uuid: String, name: String, cause: FailureCause, action: CrashAction, conn: Connection) async {
+        let began = ContinuousClock.now
+        let performer = self.performer
+        let result = await Result {
+            try await executor.run { try performer.perform(action, on: try conn.domain(uuid: uuid)) }
+        }
+        let took = began.duration(to: .now).milliseconds
+        switch result {
+        case .success(let outcome):
+            let text: String = switch outcome {
+            case .restarted: "restarted on this host"
+            case .movedTo(let uri): "started on \(uri)"
+            case .restartedInstead(let why): "could not migrate (\(why)); restarted on this host"
+            }
+            logger.notice("recovered: \(text)", metadata: ["vm.name": "\(name)"])
+            events.record(vmUUID: uuid, vmName: name, kind: "recovery", message: text, cause: cause.code,
+                          action: action.rawValue, outcome: "succeeded", durationMs: took)
+            if case .movedTo = outcome {
+                await watchers.stop(uuid)
+                await center.forget(uuid)
+            } else {
+                // A reset gives no libvirt lifecycle event: the guest boots afresh.
+                await center.mutate(uuid) {
+                    $0.machine.recoveryFinished()
+                    $0.machine.domainStarted(at: .now)
+                }
+            }
+        case .failure(let error):
+            logger.error("recovery failed: \(error)", metadata: ["vm.name": "\(name)"])
+            events.record(vmUUID: uuid, vmName: name, kind: "recovery", message: "recovery failed: \(error)",
+                          cause: cause.code, action: action.rawValue, outcome: "failed", durationMs: took)
+            await center.mutate(uuid) { $0.machine.recoveryFinished() }
+        }
+    }
+
+    /// Tracks every domain and brings agent sessions in line with the running
+    /// domains that have the channel. `adopting` is true right after
+    /// connecting: domains already running or crashed are taken over.
+    func reconcile(_ conn: Connection, adopting: Bool) async throws {
+        let defaults = config.defaultPolicy
+        let all = try await executor.run { () throws -> [DomainSnapshot] in
+            try conn.domains().map { try DomainSnapshot(dom: $0, defaults: defaults) }
+        }
         var keep: Set<String> = []
-        for (uuid, name, path) in running {
-            guard let path else { continue }
-            keep.insert(uuid)
-            await watchers.ensure(uuid: uuid, name: name, socketPath: path) {
-                await self.watch(uuid: uuid, name: name, socketPath: path)
+        for d in all {
+            let recent = events.recentRecoveries(vmUUID: d.uuid, window: d.policy.windowSeconds).map {
+                ContinuousClock.now - .seconds(Date().timeIntervalSince($0))
+            }
+            let isNew = await center.track(uuid: d.uuid, name: d.name, policy: d.policy, hasChannel: d.socketPath != nil || d.hasChannel,
+                                           recentRecoveries: recent)
+            await center.setPolicy(d.uuid, d.policy)
+            if isNew || adopting {
+                await adopt(d, conn: conn)
+            }
+            if let path = d.socketPath, d.state.state == .running || d.state.state == .paused {
+                keep.insert(d.uuid)
+                await watchers.ensure(uuid: d.uuid, name: d.name, socketPath: path) {
+                    await self.watch(uuid: d.uuid, name: d.name, socketPath: path)
+                }
             }
         }
         await watchers.stopAll(except: keep)
+        let known = Set(all.map(\.uuid))
+        for uuid in await center.all.keys where !known.contains(uuid) { await center.forget(uuid) }
+    }
+
+    /// Sets a newly seen domain's machine from its current state.
+    private func adopt(_ d: DomainSnapshot, conn: Connection) async {
+        let wasAlive = events.wasAgentAlive(vmUUID: d.uuid)
+        switch d.state.state {
+        case .running, .blocked:
+            await center.mutate(d.uuid) { $0.machine.adoptRunning(at: .now, agentWasAlive: wasAlive) }
+        case .paused:
+            await center.mutate(d.uuid) {
+                $0.machine.adoptRunning(at: .now, agentWasAlive: wasAlive)
+                $0.machine.domainPaused()
+            }
+        case .crashed:
+            // Crashed while vigild was away (or before a recovery finished).
+            let actions = await center.mutate(d.uuid) { $0.machine.domainCrashed(panicked: d.state.isPanicked, at: .now) } ?? []
+            await perform(actions, uuid: d.uuid, name: d.name, detectedAfter: nil, conn: conn)
+        default:
+            await center.mutate(d.uuid) { $0.machine.domainStopped() }
+        }
     }
 
     /// Keeps a session to one guest's channel open while the domain runs.
     private func watch(uuid: String, name: String, socketPath: String) async {
-        if await registry.entry(uuid)?.state != .alive { await registry.set(uuid, state: .connecting) }
         while !Task.isCancelled {
-            let session = AgentSession(vmUUID: uuid, vmName: name, socketPath: socketPath,
-                                       heartbeatIntervalMs: config.heartbeatIntervalMs,
-                                       registry: registry, logger: logger)
+            let session = AgentSession(vmUUID: uuid, vmName: name, socketPath: socketPath, center: center,
+                                       events: events, logger: logger)
             do {
-                switch try await session.run() {
-                case .goodbye(let reason):
-                    record(vmUUID: uuid, vmName: name, kind: "agent", message: "agent stopped cleanly: \(reason)")
-                case .closed:
-                    break
-                }
+                _ = try await session.run()
             } catch {
                 logger.debug("agent channel: \(error)", metadata: ["vm.name": "\(name)"])
             }
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await Task.sleep(for: .milliseconds(250))
         }
     }
+}
 
-    func record(vmUUID: String? = nil, vmName: String? = nil, kind: String, message: String) {
-        do {
-            try store.record(EventRecord(vmUUID: vmUUID, vmName: vmName, kind: kind, message: message))
-        } catch {
-            logger.error("cannot write event log: \(error)")
-        }
+/// What reconcile reads of each domain in one blocking call.
+struct DomainSnapshot: Sendable {
+    let uuid: String
+    let name: String
+    let state: DomainStateWithReason
+    let socketPath: String?
+    let hasChannel: Bool
+    let policy: ProtectionPolicy
+    let hasOwnPolicy: Bool
+
+    init(dom: Domain, defaults: ProtectionPolicy) throws {
+        uuid = dom.uuid
+        name = dom.name
+        state = try dom.state()
+        let xml = (try? dom.xml()) ?? ""
+        socketPath = DomainXML.channelSocketPath(in: xml, channelName: AgentProtocol.channelName)
+        hasChannel = DomainXML.hasChannel(in: xml, channelName: AgentProtocol.channelName)
+        let stored = try? dom.metadata(namespaceURI: PolicyMetadata.namespaceURI)
+        hasOwnPolicy = stored != nil
+        policy = stored.map { PolicyMetadata.parse($0, defaults: defaults) } ?? defaults
     }
 }
 
@@ -201,6 +324,28 @@ actor WatcherSet {
     func stopAll(except keep: Set<String> = []) {
         for uuid in tasks.keys where !keep.contains(uuid) { stop(uuid) }
     }
+}
 
-    func active() -> [(String, String)] { tasks.map { ($0.key, $0.value.name) } }
+extension FailureCause {
+    /// A short machine-readable name for the event log.
+    var code: String {
+        switch self {
+        case .panic: "panic"
+        case .crash: "crash"
+        case .heartbeatLoss: "heartbeat-loss"
+        case .watchdog: "watchdog"
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
 }

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Facts read from domain XML that libvirtd produced (trusted input: never
@@ -15,6 +16,44 @@ enum DomainXML {
     /// Whether the domain has a virtio channel named `name` at all.
     static func hasChannel(in xml: String, channelName: String) -> Bool {
         elements("channel", in: xml).contains { $0.contains("name='\(channelName)'") }
+    }
+
+    /// Makes a persistent definition protectable: the guest's panics reach
+    /// libvirt (`<panic>`, x86 ISA pvpanic), a crashed guest is kept for
+    /// vigild to decide (`on_crash=preserve`), and the agent channel exists.
+    /// Returns the new XML and what changed (empty when nothing did).
+    static func protectionFixups(_ xml: String) -> (xml: String, changes: [String]) {
+        var out = xml
+        var changes: [String] = []
+        guard let devicesEnd = out.range(of: "</devices>") else { return (xml, []) }
+        var additions = ""
+        let x86 = out.contains("arch='x86_64'") || out.contains("arch='i686'")
+            || out.contains("arch=\"x86_64\"") || out.contains("arch=\"i686\"")
+        if x86 && !out.contains("<panic") {
+            additions += "<panic model='isa'/>"
+            changes.append("added pvpanic device")
+        }
+        if !hasChannel(in: out, channelName: AgentProtocol.channelName) {
+            additions += "<channel type='unix'><source mode='bind'/>"
+                + "<target type='virtio' name='\(AgentProtocol.channelName)'/></channel>"
+            changes.append("added agent channel \(AgentProtocol.channelName)")
+        }
+        if !additions.isEmpty { out.replaceSubrange(devicesEnd, with: additions + "</devices>") }
+        if let open = out.range(of: "<on_crash>"), let close = out.range(of: "</on_crash>", range: open.upperBound..<out.endIndex) {
+            if out[open.upperBound..<close.lowerBound] != "preserve" {
+                out.replaceSubrange(open.upperBound..<close.lowerBound, with: "preserve")
+                changes.append("set on_crash to preserve")
+            }
+        } else if let devices = out.range(of: "<devices>") {
+            out.replaceSubrange(devices, with: "<on_crash>preserve</on_crash><devices>")
+            changes.append("set on_crash to preserve")
+        }
+        return (out, changes)
+    }
+
+    /// Paths of the file-backed disks (`<disk type='file'>` sources).
+    static func diskSources(in xml: String) -> [String] {
+        elements("disk", in: xml).compactMap { attribute("file", inFirst: "source", of: $0) }
     }
 
     /// The text of each `<tag …>…</tag>` element (not nested in itself).

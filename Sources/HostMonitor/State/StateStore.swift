@@ -35,6 +35,18 @@ public final class StateStore: Sendable {
                 t.column("lastHello", .double)
             }
         }
+        m.registerMigration("v2-event-details") { db in
+            try db.alter(table: "event") { t in
+                t.add(column: "cause", .text)
+                t.add(column: "action", .text)
+                t.add(column: "outcome", .text)
+                t.add(column: "durationMs", .double)
+            }
+            try db.alter(table: "agent") { t in
+                // Whether the agent was heartbeating when last seen, per boot.
+                t.add(column: "alive", .boolean).notNull().defaults(to: false)
+            }
+        }
         return m
     }
 
@@ -48,10 +60,13 @@ public final class StateStore: Sendable {
         try db.write { try e.insert($0) }
     }
 
-    public func events(vmUUID: String? = nil, since: Date? = nil, limit: Int = 1000) throws -> [EventRecord] {
+    public func events(vmUUID: String? = nil, since: Date? = nil, afterID: Int64? = nil,
+                       kinds: [String]? = nil, limit: Int = 1000) throws -> [EventRecord] {
         try db.read { db in
             var q = EventRecord.order(Column("id").desc)
             if let vmUUID { q = q.filter(Column("vmUUID") == vmUUID) }
+            if let afterID { q = q.filter(Column("id") > afterID) }
+            if let kinds { q = q.filter(kinds.contains(Column("kind"))) }
             if let since { q = q.filter(Column("time") >= since.timeIntervalSince1970) }
             return try q.limit(limit).fetchAll(db).reversed()
         }
@@ -75,13 +90,24 @@ public struct EventRecord: Codable, Sendable, FetchableRecord, MutablePersistabl
     public var vmName: String?
     public var kind: String
     public var message: String
+    /// For failures and recoveries: what was detected and what was done.
+    public var cause: String?
+    public var action: String?
+    public var outcome: String?
+    /// Detection latency (failures) or action duration (recoveries).
+    public var durationMs: Double?
 
-    public init(time: Date = Date(), vmUUID: String?, vmName: String?, kind: String, message: String) {
+    public init(time: Date = Date(), vmUUID: String?, vmName: String?, kind: String, message: String,
+                cause: String? = nil, action: String? = nil, outcome: String? = nil, durationMs: Double? = nil) {
         self.time = time.timeIntervalSince1970
         self.vmUUID = vmUUID
         self.vmName = vmName
         self.kind = kind
         self.message = message
+        self.cause = cause
+        self.action = action
+        self.outcome = outcome
+        self.durationMs = durationMs
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
@@ -96,4 +122,5 @@ public struct AgentRecord: Codable, Sendable, FetchableRecord, PersistableRecord
     public var kernel: String?
     public var bootID: String?
     public var lastHello: Double?
+    public var alive: Bool
 }

@@ -1,0 +1,109 @@
+import Core
+import Foundation
+import Libvirt
+import Logging
+
+/// Carries out a recovery decided by the state machine: restart here, or
+/// start the VM on the cluster host with the most free memory. All calls
+/// block on libvirt and run on the blocking executor.
+struct RecoveryPerformer: Sendable {
+    let peers: [String]
+    let sharedStorage: [String]
+    let logger: Logger
+
+    enum Outcome: Sendable {
+        case restarted
+        case movedTo(String)
+        /// Migrate was asked for but could not be done: restarted here instead.
+        case restartedInstead(String)
+    }
+
+    func perform(_ action: CrashAction, on domain: Domain) throws -> Outcome {
+        switch action {
+        case .ignore:
+            return .restarted
+        case .restart:
+            try restart(domain)
+            return .restarted
+        case .migrate:
+            do {
+                return .movedTo(try moveToPeer(domain))
+            } catch let reason as MoveRefusal {
+                try restart(domain)
+                return .restartedInstead(reason.description)
+            }
+        }
+    }
+
+    /// Resets the virtual machine in place: QEMU stays, the guest reboots.
+    /// A reset is the fastest way back (no new QEMU process); if it fails the
+    /// domain is powered off and started again.
+    func restart(_ domain: Domain) throws {
+        let state = try domain.state().state
+        if state == .shutoff {
+            try domain.create()
+            return
+        }
+        do {
+            try domain.reset()
+            if try domain.state().state == .paused { try domain.resume() }
+        } catch {
+            logger.warning("reset failed, powering off and starting again: \(error)", metadata: ["vm.name": "\(domain.name)"])
+            try? domain.destroy()
+            try domain.create()
+        }
+        if try domain.state().state != .running {
+            throw MoveRefusal("VM is \(try domain.state()) after the restart")
+        }
+    }
+
+    struct MoveRefusal: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// Cold-starts the VM on the peer with the most free memory. Works only
+    /// when every disk is on shared storage; the failed instance here is
+    /// powered off and its definition moves with it.
+    func moveToPeer(_ domain: Domain) throws -> String {
+        guard !peers.isEmpty else { throw MoveRefusal("no cluster peers configured (vigild --peer)") }
+        let xml = try domain.xml([.inactive, .secure])
+        let disks = DomainXML.diskSources(in: xml)
+        let local = disks.filter { path in !sharedStorage.contains { path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } }
+        guard local.isEmpty else {
+            throw MoveRefusal("disk \(local[0]) is not on shared storage (vigild --shared-storage)")
+        }
+        let needKiB = try domain.info().maxMemoryKiB
+        var best: (uri: String, conn: Connection, free: UInt64)?
+        var reasons: [String] = []
+        for uri in peers {
+            do {
+                let conn = try Connection(uri: uri)
+                let free = try conn.freeMemory
+                if free / 1024 < needKiB { reasons.append("\(uri): \(free / 1_048_576) MiB free"); continue }
+                if let current = best, current.free >= free { continue }
+                best = (uri, conn, free)
+            } catch {
+                reasons.append("\(uri): \(error)")
+            }
+        }
+        guard let target = best else {
+            throw MoveRefusal("no peer can take the VM (\(reasons.joined(separator: "; ")))")
+        }
+        try? domain.destroy()
+        do {
+            let remote = try target.conn.define(xml: xml)
+            do {
+                try remote.create()
+            } catch {
+                try? remote.undefine()
+                throw error
+            }
+        } catch {
+            throw MoveRefusal("starting on \(target.uri) failed: \(error)")
+        }
+        // The VM now lives on the peer: drop the definition here.
+        try? domain.undefine([.managedSave, .snapshotsMetadata])
+        return target.uri
+    }
+}

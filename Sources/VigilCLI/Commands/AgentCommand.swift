@@ -1,0 +1,35 @@
+import ArgumentParser
+import Core
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent", abstract: "The vigil-agent inside each guest.", subcommands: [Status.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show each guest agent's state and last heartbeat.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Only this VM (name or UUID).") var vm: String?
+
+        func run() async throws {
+            let path = vm.map { "/v1/agents?vm=\($0.queryEscaped)" } ?? "/v1/agents"
+            let response = try await global.client.get(path)
+            if global.json { return print(response.text) }
+            struct Body: Decodable { let agents: [AgentStatus] }
+            let agents = try response.decode(Body.self).agents
+            print(Table.render(header: ["VM", "AGENT", "LAST HEARTBEAT", "INTERVAL", "VERSION", "GUEST OS"], rows: agents.map {
+                [$0.vm, $0.state.rawValue, $0.lastHeartbeatAgeMs.map { "\($0) ms ago" } ?? "-",
+                 "\(Double($0.heartbeatIntervalMs) / 1000) s", $0.agentVersion ?? "-", $0.guestOS ?? "-"]
+            }))
+        }
+    }
+}
+
+extension String {
+    var queryEscaped: String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+?")
+        return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
+    }
+}
+
+import Foundation

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Core
+import Foundation
+
+struct EventsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Show vigild's event log: failures, recoveries, alerts, lifecycle.",
+        discussion: "With --json, prints one JSON object per event per line (also with --follow).")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "Only events of this VM (name or UUID).") var vm: String?
+    @Option(name: .long, help: "Only events since: a duration ago (30s, 10m, 2h, 1d) or an ISO 8601 time.")
+    var since: String?
+    @Flag(name: .long, help: "Keep printing new events as they happen (Ctrl-C to stop).") var follow = false
+
+    func validate() throws {
+        if let since, Self.parseSince(since) == nil {
+            throw ValidationError("--since must be a duration like 30s, 10m, 2h, 1d or an ISO 8601 time such as 2026-01-31T12:00:00Z, got '\(since)'")
+        }
+    }
+
+    static func parseSince(_ text: String, now: Date = Date()) -> Date? {
+        if let unit = text.last, let n = Double(text.dropLast()), n >= 0 {
+            let scale: Double? = switch unit {
+            case "s": 1
+            case "m": 60
+            case "h": 3600
+            case "d": 86400
+            default: nil
+            }
+            if let scale { return now.addingTimeInterval(-n * scale) }
+        }
+        return ISO8601DateFormatter().date(from: text)
+    }
+
+    func run() async throws {
+        var query: [String] = []
+        if let vm { query.append("vm=\(vm.queryEscaped)") }
+        if let since, let date = Self.parseSince(since) { query.append("since=\(date.timeIntervalSince1970)") }
+        var lastID: Int64?
+        repeat {
+            var q = query
+            if let lastID { q = q.filter { !$0.hasPrefix("since=") } + ["after=\(lastID)", "wait=25"] }
+            let path = "/v1/events" + (q.isEmpty ? "" : "?" + q.joined(separator: "&"))
+            let events = try await global.client.get(path).decode(EventList.self).events
+            for e in events { print(global.json ? Self.jsonLine(e) : Self.line(e)) }
+            fflush(nil)
+            if let last = events.last { lastID = last.id } else if lastID == nil { lastID = 0 }
+        } while follow
+    }
+
+    static func jsonLine(_ e: VigilEvent) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(e)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    static func line(_ e: VigilEvent) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
+        let time = f.string(from: Date(timeIntervalSince1970: e.time))
+        var text = "\(time)  \(e.kind.padding(10)) \((e.vmName ?? "-").padding(16)) \(e.message)"
+        if let d = e.durationMs { text += String(format: " [%.1f ms]", d) }
+        return text
+    }
+}
