@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "Core", swiftSettings: strict),
 
         .executableTarget(name: "GuestAgent", dependencies: ["Core", "Udev"], swiftSettings: strict),
+        // Fuzz target for the host-side channel parser (see fuzz/run).
+        .executableTarget(name: "AgentInputFuzz", dependencies: ["Core"], swiftSettings: strict),
 
         .target(
             name: "HostMonitor",

@@ -119,6 +119,11 @@ final class Agent {
         case .welcome(let w):
             // Bounded: a host cannot make the agent spin or go silent for long.
             heartbeatIntervalMs = Int64(min(max(w.heartbeatIntervalMs, 100), 60_000))
+            // The host is listening now: tell it about any earlier crash.
+            if let pending = CrashReports.pending() {
+                send(fd, .crashReport(pending.report))
+                pending.paths.forEach(CrashReports.remove)
+            }
         case .sync(let s):
             _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
             send(fd, .sync(s))
