@@ -1,0 +1,154 @@
+import Core
+import Foundation
+import Libvirt
+import Testing
+import TestSupport
+
+/// Crash protection end to end: real guests with vigil-agent, real panics
+/// and hangs, vigild acting on them under each policy.
+@Suite(.serialized, .enabled(if: Testbed.enabled, Testbed.skipReason))
+struct ProtectionTests {
+    /// Small windows so tests run fast: heartbeat 0.5 s × 4, no minimum uptime.
+    static let fastPolicy = ["--default-heartbeat-interval", "0.5", "--default-misses", "4", "--default-min-uptime", "0"]
+
+    struct Setup {
+        let conn: Connection
+        let dir: TemporaryDirectory
+        let daemon: DaemonProcess
+        let guest: TestGuest
+        func remove() {
+            guest.remove()
+            daemon.stop()
+            dir.remove()
+        }
+    }
+
+    /// Boots a guest under vigild and waits until its agent heartbeats.
+    static func protectedGuest(_ extra: [String] = []) async throws -> Setup {
+        let conn = try Connection(uri: "qemu:///system")
+        let dir = try TemporaryDirectory("vp")
+        let daemon = try DaemonProcess(connect: "qemu:///system", directory: dir, extraArguments: fastPolicy + extra)
+        let guest = try TestGuest(on: conn)
+        try guest.start()
+        try await daemon.waitUntil("agent alive in \(guest.name)") { try daemon.agentStatus(guest.name)?.state == .alive }
+        try guest.waitForShell()
+        return Setup(conn: conn, dir: dir, daemon: daemon, guest: guest)
+    }
+
+    @Test func panicUnderRestartPolicyEndsWithTheAgentHeartbeatingAgain() async throws {
+        let s = try await Self.protectedGuest()
+        defer { s.remove() }
+        let bootBefore = try #require(try s.daemon.agentStatus(s.guest.name)?.bootID)
+        try s.guest.trigger("echo c > /proc/sysrq-trigger")
+        try await s.daemon.waitUntil("recovery") { try s.daemon.events(vm: s.guest.name).contains { $0.kind == "recovery" } }
+        let log = try s.daemon.events(vm: s.guest.name)
+        let failure = try #require(log.first { $0.kind == "failure" })
+        #expect(failure.cause == "panic")
+        #expect(failure.action == "restart")
+        #expect((failure.durationMs ?? 1e9) < 1000, "detection took \(failure.durationMs ?? -1) ms")
+        #expect(log.first { $0.kind == "recovery" }?.outcome == "succeeded")
+        // The guest booted again: a new boot id, and heartbeats flowing.
+        try await s.daemon.waitUntil("agent back after restart") {
+            let a = try s.daemon.agentStatus(s.guest.name)
+            return a?.state == .alive && a?.bootID != bootBefore
+        }
+        #expect(try s.guest.domain.state().state == .running)
+        #expect(try s.daemon.events(vm: s.guest.name).filter { $0.kind == "recovery" }.count == 1)
+    }
+
+    @Test func panicUnderIgnorePolicyLeavesTheGuestCrashed() async throws {
+        let s = try await Self.protectedGuest()
+        defer { s.remove() }
+        let set = try s.daemon.vigil(["policy", "set", s.guest.name, "--on-crash", "ignore"])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(try s.daemon.vigil(["policy", "show", s.guest.name]).stdout.contains("ignore"))
+        try s.guest.trigger("echo c > /proc/sysrq-trigger")
+        try await s.daemon.waitUntil("failure logged") { try s.daemon.events(vm: s.guest.name).contains { $0.kind == "failure" } }
+        try await Task.sleep(for: .seconds(3))
+        let log = try s.daemon.events(vm: s.guest.name)
+        #expect(log.first { $0.kind == "failure" }?.action == "ignore")
+        #expect(!log.contains { $0.kind == "recovery" })
+        #expect(try s.guest.domain.state().isPanicked)
+    }
+
+    @Test func frozenAgentIsAHangDetectedByHeartbeatLoss() async throws {
+        let s = try await Self.protectedGuest()
+        defer { s.remove() }
+        let frozeAt = Date()
+        _ = try s.guest.run("kill -STOP $(pidof vigil-agent)")
+        try await s.daemon.waitUntil("heartbeat-loss recovery") {
+            try s.daemon.events(vm: s.guest.name).contains { $0.kind == "recovery" }
+        }
+        let failure = try #require(try s.daemon.events(vm: s.guest.name).first { $0.kind == "failure" })
+        #expect(failure.cause == "heartbeat-loss")
+        // Window 2 s; detected within a second of it.
+        let detectedAfter = failure.time - frozeAt.timeIntervalSince1970
+        #expect(detectedAfter >= 2.0 && detectedAfter < 3.5, "detected after \(detectedAfter) s")
+        try await s.daemon.waitUntil("agent back") { try s.daemon.agentStatus(s.guest.name)?.state == .alive }
+    }
+
+    @Test func cleanAgentStopIsNotAFailure() async throws {
+        let s = try await Self.protectedGuest()
+        defer { s.remove() }
+        _ = try s.guest.run("kill -TERM $(pidof vigil-agent)")
+        try await s.daemon.waitUntil("goodbye logged") {
+            try s.daemon.events(vm: s.guest.name).contains { $0.message.contains("agent stopped cleanly") }
+        }
+        try await Task.sleep(for: .seconds(4))
+        #expect(!(try s.daemon.events(vm: s.guest.name)).contains { $0.kind == "failure" || $0.kind == "recovery" })
+    }
+
+    @Test func pausedAndManagedSavedGuestsAreNotFailures() async throws {
+        let s = try await Self.protectedGuest()
+        defer { s.remove() }
+        try s.guest.domain.suspend()
+        try await Task.sleep(for: .seconds(4))
+        try s.guest.domain.resume()
+        try await Task.sleep(for: .seconds(1))
+        try s.guest.domain.managedSave()
+        try await Task.sleep(for: .seconds(3))
+        try s.guest.domain.create()
+        try await s.daemon.waitUntil("agent alive after restore") { try s.daemon.agentStatus(s.guest.name)?.state == .alive }
+        try await Task.sleep(for: .seconds(3))
+        #expect(!(try s.daemon.events(vm: s.guest.name)).contains { $0.kind == "failure" || $0.kind == "recovery" })
+    }
+
+    @Test func vigildRestartCausesNoFalseFailureAndNoDoubleAction() async throws {
+        let s = try await Self.protectedGuest()
+        defer { s.remove() }
+        s.daemon.kill()
+        try await Task.sleep(for: .seconds(3))
+        let again = try DaemonProcess(connect: "qemu:///system", directory: s.dir, extraArguments: Self.fastPolicy)
+        defer { again.stop() }
+        try await again.waitUntil("agent alive again") { try again.agentStatus(s.guest.name)?.state == .alive }
+        try await Task.sleep(for: .seconds(4))
+        #expect(!(try again.events(vm: s.guest.name)).contains { $0.kind == "failure" || $0.kind == "recovery" })
+
+        // A panic while vigild is down is handled once when it comes back.
+        again.kill()
+        try s.guest.trigger("echo c > /proc/sysrq-trigger")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try s.guest.domain.state().isPanicked)
+        let third = try DaemonProcess(connect: "qemu:///system", directory: s.dir, extraArguments: Self.fastPolicy)
+        defer { third.stop() }
+        try await third.waitUntil("recovery after restart") { try third.events(vm: s.guest.name).contains { $0.kind == "recovery" } }
+        try await third.waitUntil("agent alive") { try third.agentStatus(s.guest.name)?.state == .alive }
+        #expect(try third.events(vm: s.guest.name).filter { $0.kind == "recovery" }.count == 1)
+    }
+
+    @Test func resetLimitStopsRecoveryAndAlerts() async throws {
+        let s = try await Self.protectedGuest(["--default-max-resets", "1", "--default-window", "600"])
+        defer { s.remove() }
+        try s.guest.trigger("echo c > /proc/sysrq-trigger")
+        try await s.daemon.waitUntil("first recovery") { try s.daemon.events(vm: s.guest.name).contains { $0.kind == "recovery" } }
+        try await s.daemon.waitUntil("agent back") { try s.daemon.agentStatus(s.guest.name)?.state == .alive }
+        try s.guest.waitForShell()
+        try s.guest.trigger("echo c > /proc/sysrq-trigger")
+        try await s.daemon.waitUntil("alert") { try s.daemon.events(vm: s.guest.name).contains { $0.kind == "alert" } }
+        try await Task.sleep(for: .seconds(3))
+        let log = try s.daemon.events(vm: s.guest.name)
+        #expect(log.filter { $0.kind == "recovery" }.count == 1)
+        #expect(log.first { $0.kind == "alert" }?.message.contains("limit of 1") == true)
+        #expect(try s.guest.domain.state().isPanicked)
+    }
+}
