@@ -188,10 +188,13 @@ public final class Domain: @unchecked Sendable {
     // MARK: migration
 
     /// Live peer-to-peer migration to `destinationURI`; the domain stays
-    /// defined on the destination and is undefined here.
+    /// defined on the destination and is undefined here. `sharedStorageKnown`
+    /// tells libvirt the disks are on storage both hosts see, when it cannot
+    /// tell by itself (a plain shared directory rather than NFS or a cluster fs).
     public func migrate(toURI destinationURI: String, live: Bool = true, persist: Bool = true,
-                        undefineSource: Bool = true) throws(LibvirtError) {
+                        undefineSource: Bool = true, sharedStorageKnown: Bool = false) throws(LibvirtError) {
         var flags = VIR_MIGRATE_PEER2PEER.rawValue
+        if sharedStorageKnown { flags |= VIR_MIGRATE_UNSAFE.rawValue }
         if live { flags |= VIR_MIGRATE_LIVE.rawValue }
         if persist { flags |= VIR_MIGRATE_PERSIST_DEST.rawValue }
         if undefineSource { flags |= VIR_MIGRATE_UNDEFINE_SOURCE.rawValue }

@@ -37,7 +37,7 @@ struct ClusterTests {
         try await Task.sleep(for: .seconds(3))
 
         let began = ContinuousClock.now
-        try guest.domain.migrate(toURI: Self.host2)
+        try guest.domain.migrate(toURI: Self.host2, sharedStorageKnown: true)
         let took = ContinuousClock.now - began
 
         let arrived = try destination.domain(named: guest.name)
