@@ -13,6 +13,7 @@ public final class Connection: @unchecked Sendable {
     private let closeWatchers = Mutex<[UInt64: @Sendable (CloseReason) -> Void]>([:])
     private let nextWatcher = Atomic<UInt64>(0)
     let eventDispatcher = EventDispatcher()
+    private let cachedHostUUID = Mutex<String?>(nil)
 
     /// Why libvirt closed the connection underneath us.
     public enum CloseReason: Int32, Sendable {
@@ -66,6 +67,7 @@ public final class Connection: @unchecked Sendable {
             return h
         }
         if let old { virConnectClose(old.ptr) }
+        cachedHostUUID.withLock { $0 = nil }
         try registerCloseCallback()
     }
 
@@ -171,9 +173,15 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
+    /// The host's UUID (libvirtd's `host_uuid`). Read from the capabilities
+    /// XML once per connection: building that XML re-probes the host and
+    /// can take seconds.
     public var hostUUID: String {
         get throws(LibvirtError) {
-            XMLText.firstElement("uuid", in: try capabilities) ?? ""
+            if let cached = cachedHostUUID.withLock({ $0 }) { return cached }
+            let uuid = XMLText.firstElement("uuid", in: try capabilities) ?? ""
+            cachedHostUUID.withLock { $0 = uuid }
+            return uuid
         }
     }
 

@@ -30,7 +30,9 @@ struct RealGuestTests {
         let recorder = EventRecorder(try conn.subscribeDomainEvents())
         let dir = try TemporaryDirectory("ve")
         defer { dir.remove() }
-        let daemon = try DaemonProcess(connect: "qemu:///system", directory: dir)
+        // Policy ignore: vigild must see the panic and leave the guest as it is.
+        let daemon = try DaemonProcess(connect: "qemu:///system", directory: dir,
+                                       extraArguments: ["--default-on-crash", "ignore"])
         let guest = try TestGuest(on: conn)
         defer { guest.remove() }
 

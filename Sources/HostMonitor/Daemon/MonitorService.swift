@@ -80,6 +80,9 @@ public final class MonitorService: Service, Sendable {
         current.withLock { $0 = conn }
         // Keepalive notices a hung or vanished libvirtd; drivers without it (test://) refuse harmlessly.
         try? await executor.run { try conn.setKeepAlive(interval: 5, count: 3) }
+        // The host UUID comes from libvirt's capabilities XML, which can take
+        // seconds to build: warm the cache now, not in the first API call.
+        Task { _ = try? await executor.run { try conn.hostUUID } }
         return conn
     }
 

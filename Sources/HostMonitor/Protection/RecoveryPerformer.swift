@@ -46,7 +46,7 @@ struct RecoveryPerformer: Sendable {
         }
         do {
             try domain.reset()
-            if try domain.state().state == .paused { try domain.resume() }
+            try resumeIfPaused(domain)
         } catch {
             logger.warning("reset failed, powering off and starting again: \(error)", metadata: ["vm.name": "\(domain.name)"])
             try? domain.destroy()
@@ -54,6 +54,19 @@ struct RecoveryPerformer: Sendable {
         }
         if try domain.state().state != .running {
             throw MoveRefusal("VM is \(try domain.state()) after the restart")
+        }
+    }
+
+    /// A reset leaves a panicked (preserved) guest's vCPUs stopped. libvirt
+    /// may also resume it on its own between our state query and resume
+    /// call; "already running" is then success, not a reason to power off.
+    private func resumeIfPaused(_ domain: Domain) throws {
+        guard try domain.state().state == .paused || domain.state().state == .crashed else { return }
+        do {
+            try domain.resume()
+        } catch {
+            if try domain.state().state == .running { return }
+            throw error
         }
     }
 
