@@ -107,14 +107,16 @@ final class Agent {
         var buf = [UInt8](repeating: 0, count: 4096)
         let n = read(fd, &buf, buf.count)
         guard n > 0 else { return false }
+        // For time probes: when the host's bytes reached us.
+        let receivedAtNs = WallClock.nowNs()
         for output in framer.feed(buf[0..<n]) {
             guard case .line(let line) = output, let message = try? AgentCodec.decode(line) else { continue }
-            handle(message, fd: fd)
+            handle(message, fd: fd, receivedAtNs: receivedAtNs)
         }
         return true
     }
 
-    private func handle(_ message: AgentMessage, fd: Int32) {
+    private func handle(_ message: AgentMessage, fd: Int32, receivedAtNs: Int64) {
         switch message {
         case .welcome(let w):
             // Bounded: a host cannot make the agent spin or go silent for long.
@@ -127,7 +129,13 @@ final class Agent {
         case .sync(let s):
             _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
             send(fd, .sync(s))
-        case .hello, .heartbeat, .goodbye, .crashReport:
+        case .timeProbe(let p):
+            send(fd, .timeReply(.init(id: p.id, t1: p.t1, t2: receivedAtNs, t3: WallClock.nowNs())))
+        case .timeAdjust(let a):
+            let error = ClockControl.adjust(byNs: a.offsetNs, step: a.mode == .step)
+            if let error { log("clock adjustment failed: \(error)") }
+            send(fd, .timeAdjusted(.init(id: a.id, error: error)))
+        case .hello, .heartbeat, .goodbye, .crashReport, .timeReply, .timeAdjusted:
             break
         }
     }

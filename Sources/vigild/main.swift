@@ -46,6 +46,9 @@ struct Vigild: AsyncParsableCommand {
     @Option(name: .long, help: "Default reset-limit window in seconds.")
     var defaultWindow = 3600
 
+    @Option(name: .long, help: "Seconds between periodic guest clock syncs (clocks are also synced after boot, resume, restore and migration).")
+    var timeSyncInterval = 900
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -58,6 +61,9 @@ struct Vigild: AsyncParsableCommand {
     func validate() throws {
         let problems = defaultPolicy.problems
         guard problems.isEmpty else { throw ValidationError("default policy: " + problems.joined(separator: "; ")) }
+        guard (10...86_400).contains(timeSyncInterval) else {
+            throw ValidationError("--time-sync-interval must be 10 to 86400 seconds, got \(timeSyncInterval)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -71,8 +77,9 @@ struct Vigild: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "vigild")
-        let config = DaemonConfig(libvirtURI: connect, stateDirectory: stateDir, socketPath: socket,
+        var config = DaemonConfig(libvirtURI: connect, stateDirectory: stateDir, socketPath: socket,
                                   defaultPolicy: defaultPolicy, peers: peer, sharedStorage: sharedStorage)
+        config.timeSyncIntervalSeconds = timeSyncInterval
         do {
             try await Daemon(config: config, logger: logger).run()
         } catch let error as DaemonError {

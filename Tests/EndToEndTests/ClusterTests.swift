@@ -57,4 +57,55 @@ struct ClusterTests {
         #expect(stopped != nil, "source reported no Stopped/migrated event")
         print("live migration took \(took)")
     }
+
+    /// Policy migrate: the guest panics on host 1 and vigild there starts it
+    /// on host 2 (disks on shared storage), where host 2's vigild sees its
+    /// agent come back.
+    @Test func panicUnderMigratePolicyRestartsTheGuestOnThePeer() async throws {
+        let status = try Testbed.run("cluster", ["up", "2"], timeout: 180)
+        let shared = status.split(separator: "\n").first { $0.hasPrefix("shared=") }
+            .map { String($0.dropFirst("shared=".count)) } ?? "/var/tmp/vigil-cluster/shared"
+        let fast = ["--default-heartbeat-interval", "0.5", "--default-misses", "4", "--default-min-uptime", "0"]
+        let dir1 = try TemporaryDirectory("vc1"), dir2 = try TemporaryDirectory("vc2")
+        defer { dir1.remove(); dir2.remove() }
+        // Each vigild runs inside its host (its own /run, libvirt and channel sockets).
+        let vigild1 = try DaemonProcess(connect: "qemu:///system", directory: dir1,
+                                        extraArguments: fast + ["--peer", Self.host2, "--shared-storage", shared],
+                                        namespaceCommand: [Testbed.script("cluster"), "exec", "1"])
+        let vigild2 = try DaemonProcess(connect: "qemu:///system", directory: dir2, extraArguments: fast,
+                                        namespaceCommand: [Testbed.script("cluster"), "exec", "2"])
+        defer { vigild1.stop(); vigild2.stop() }
+
+        let source = try Connection(uri: Self.host1)
+        let destination = try Connection(uri: Self.host2)
+        let guest = try TestGuest(on: source, diskDirectory: shared)
+        defer {
+            if let moved = try? destination.domain(named: guest.name) {
+                try? moved.destroy()
+                try? moved.undefine()
+            }
+            guest.remove()
+        }
+        try guest.start()
+        try await vigild1.waitUntil("agent alive on host 1") { try vigild1.agentStatus(guest.name)?.state == .alive }
+        let set = try vigild1.vigil(["policy", "set", guest.name, "--on-crash", "migrate"])
+        #expect(set.status == 0, "\(set.stderr)")
+        try guest.waitForShell()
+
+        try guest.trigger("echo c > /proc/sysrq-trigger")
+        try await vigild1.waitUntil("recovery on host 1") {
+            try vigild1.events(vm: guest.name).contains { $0.kind == "recovery" }
+        }
+        let recovery = try #require(try vigild1.events(vm: guest.name).first { $0.kind == "recovery" })
+        #expect(recovery.outcome == "succeeded")
+        #expect(recovery.message.contains(Self.host2), "\(recovery.message)")
+
+        // Running on host 2, gone from host 1, with the migrate policy still attached.
+        let moved = try destination.domain(named: guest.name)
+        #expect(try moved.state().state == .running)
+        #expect(throws: LibvirtError.self) { try source.domain(named: guest.name) }
+        let shown = try vigild2.vigil(["policy", "show", guest.name, "--json"])
+        #expect(shown.stdout.contains("migrate"), "\(shown.stdout) \(shown.stderr)")
+        try await vigild2.waitUntil("agent alive on host 2") { try vigild2.agentStatus(guest.name)?.state == .alive }
+    }
 }

@@ -15,6 +15,14 @@ public enum AgentMessage: Codable, Sendable, Equatable {
     /// Agent → host, after hello: what the guest kept of an earlier crash
     /// (pstore, kernel log). Informational only: never trusted to act on.
     case crashReport(CrashReport)
+    /// Host → agent: an NTP-style probe; `t1` is the host's send time.
+    case timeProbe(TimeProbe)
+    /// Agent → host: the probe back with the guest's receive (`t2`) and send (`t3`) times.
+    case timeReply(TimeReply)
+    /// Host → agent: move the guest clock by `offsetNs`, by stepping or slewing.
+    case timeAdjust(TimeAdjust)
+    /// Agent → host: what `timeAdjust` did.
+    case timeAdjusted(TimeAdjusted)
 
     public struct Hello: Codable, Sendable, Equatable {
         public var protocolVersion: Int
@@ -79,8 +87,58 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         }
     }
 
+    /// Times are nanoseconds since 1970 (CLOCK_REALTIME) on the sender's clock.
+    public struct TimeProbe: Codable, Sendable, Equatable {
+        public var id: UInt64
+        public var t1: Int64
+        public init(id: UInt64, t1: Int64) {
+            self.id = id
+            self.t1 = t1
+        }
+    }
+
+    public struct TimeReply: Codable, Sendable, Equatable {
+        public var id: UInt64
+        public var t1: Int64
+        public var t2: Int64
+        public var t3: Int64
+        public init(id: UInt64, t1: Int64, t2: Int64, t3: Int64) {
+            self.id = id
+            self.t1 = t1
+            self.t2 = t2
+            self.t3 = t3
+        }
+    }
+
+    public enum AdjustMode: String, Codable, Sendable { case step, slew }
+
+    public struct TimeAdjust: Codable, Sendable, Equatable {
+        public var id: UInt64
+        /// Added to the guest clock (host minus guest).
+        public var offsetNs: Int64
+        public var mode: AdjustMode
+        public init(id: UInt64, offsetNs: Int64, mode: AdjustMode) {
+            self.id = id
+            self.offsetNs = offsetNs
+            self.mode = mode
+        }
+    }
+
+    public struct TimeAdjusted: Codable, Sendable, Equatable {
+        public var id: UInt64
+        /// nil when the adjustment worked.
+        public var error: String?
+        public init(id: UInt64, error: String?) {
+            self.id = id
+            self.error = error
+        }
+    }
+
     private enum CodingKeys: String, CodingKey { case type, body }
-    private enum Kind: String, Codable { case hello, welcome, heartbeat, goodbye, sync, crashReport = "crash_report" }
+    private enum Kind: String, Codable {
+        case hello, welcome, heartbeat, goodbye, sync, crashReport = "crash_report"
+        case timeProbe = "time_probe", timeReply = "time_reply", timeAdjust = "time_adjust", timeAdjusted = "time_adjusted"
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -91,6 +149,10 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         case .goodbye: self = .goodbye(try c.decode(Goodbye.self, forKey: .body))
         case .sync: self = .sync(try c.decode(Sync.self, forKey: .body))
         case .crashReport: self = .crashReport(try c.decode(CrashReport.self, forKey: .body))
+        case .timeProbe: self = .timeProbe(try c.decode(TimeProbe.self, forKey: .body))
+        case .timeReply: self = .timeReply(try c.decode(TimeReply.self, forKey: .body))
+        case .timeAdjust: self = .timeAdjust(try c.decode(TimeAdjust.self, forKey: .body))
+        case .timeAdjusted: self = .timeAdjusted(try c.decode(TimeAdjusted.self, forKey: .body))
         }
     }
 
@@ -103,6 +165,10 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         case .goodbye(let b): try c.encode(Kind.goodbye, forKey: .type); try c.encode(b, forKey: .body)
         case .sync(let b): try c.encode(Kind.sync, forKey: .type); try c.encode(b, forKey: .body)
         case .crashReport(let b): try c.encode(Kind.crashReport, forKey: .type); try c.encode(b, forKey: .body)
+        case .timeProbe(let b): try c.encode(Kind.timeProbe, forKey: .type); try c.encode(b, forKey: .body)
+        case .timeReply(let b): try c.encode(Kind.timeReply, forKey: .type); try c.encode(b, forKey: .body)
+        case .timeAdjust(let b): try c.encode(Kind.timeAdjust, forKey: .type); try c.encode(b, forKey: .body)
+        case .timeAdjusted(let b): try c.encode(Kind.timeAdjusted, forKey: .type); try c.encode(b, forKey: .body)
         }
     }
 }

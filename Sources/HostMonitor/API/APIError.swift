@@ -15,6 +15,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 
     static func unavailable(_ error: String, hint: String) -> APIError { APIError(.serviceUnavailable, error, hint: hint) }
     static func notFound(_ error: String, hint: String) -> APIError { APIError(.notFound, error, hint: hint) }
+    static func conflict(_ error: String, hint: String) -> APIError { APIError(.conflict, error, hint: hint) }
     static func badRequest(_ error: String, hint: String) -> APIError { APIError(.badRequest, error, hint: hint) }
 
     public var description: String { body.error }

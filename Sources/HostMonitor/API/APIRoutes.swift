@@ -8,6 +8,8 @@ extension VMSummary: ResponseEncodable {}
 extension PolicyDocument: ResponseEncodable {}
 extension PolicyUpdate: ResponseEncodable {}
 extension EventList: ResponseEncodable {}
+extension TimeStatus: ResponseEncodable {}
+extension VMSettingsDocument: ResponseEncodable {}
 
 /// `GET /v1/vms` body.
 public struct VMListResponse: Codable, Sendable, ResponseEncodable {
@@ -46,6 +48,25 @@ enum APIRoutes {
                                           hint: "send the fields onCrash, heartbeatIntervalMs, misses, minUptimeSeconds, maxResets, windowSeconds")
             }
             return try await monitor.setPolicy(vm: try context.parameters.require("vm"), policy: policy)
+        }
+        router.get("/v1/vms/:vm/time") { _, context in
+            try await monitor.timeStatus(vm: try context.parameters.require("vm"))
+        }
+        router.post("/v1/vms/:vm/time/sync") { _, context in
+            try await monitor.syncTime(vm: try context.parameters.require("vm"))
+        }
+        router.get("/v1/vms/:vm/settings") { _, context in
+            try await monitor.settings(vm: try context.parameters.require("vm"))
+        }
+        router.put("/v1/vms/:vm/settings") { request, context in
+            let change: VMSettingsDocument
+            do {
+                change = try await request.decode(as: VMSettingsDocument.self, context: context)
+            } catch {
+                throw APIError.badRequest("the settings body is not valid JSON for settings: \(error)",
+                                          hint: "send any of the fields timeSync, autoUpgrade (true or false)")
+            }
+            return try await monitor.setSettings(vm: try context.parameters.require("vm"), change)
         }
         router.get("/v1/agents") { request, _ in
             AgentList(agents: try await monitor.agentStatus(vm: request.uri.queryParameters.get("vm")))

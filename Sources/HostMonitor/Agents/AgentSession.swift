@@ -14,7 +14,10 @@ struct AgentSession {
     let socketPath: String
     let center: ProtectionCenter
     let events: EventLog
+    let requests: AgentRequests
     let logger: Logger
+    /// Called after each accepted hello (e.g. to sync the guest clock).
+    var onHello: @Sendable () async -> Void = {}
     /// Messages per second a guest may send before input is dropped.
     var maxMessagesPerSecond = 50
 
@@ -31,10 +34,17 @@ struct AgentSession {
         let (outbox, outboxContinuation) = AsyncStream.makeStream(of: AgentMessage.self, bufferingPolicy: .bufferingNewest(16))
         await center.attach(vmUUID, outbox: outboxContinuation)
         defer { outboxContinuation.finish() }
+        let requests = self.requests, uuid = vmUUID
+        defer { Task { await requests.cancelAll(vm: uuid) } }
         return try await channel.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: End?.self) { group in
                 group.addTask {
-                    for await message in outbox {
+                    for await var message in outbox {
+                        // A time probe carries its send time: stamp it as late as possible.
+                        if case .timeProbe(var probe) = message {
+                            probe.t1 = WallClock.nowNs()
+                            message = .timeProbe(probe)
+                        }
                         try await outbound.write(ByteBuffer(bytes: AgentCodec.encode(message)))
                     }
                     return nil
@@ -66,6 +76,7 @@ struct AgentSession {
             }
         }
         for try await buffer in inbound {
+            let receivedAtNs = WallClock.nowNs()
             for output in framer.feed(buffer.readableBytesView) {
                 let line: [UInt8]
                 switch output {
@@ -93,6 +104,8 @@ struct AgentSession {
                     crashReports = 0
                     events.agentHello(vmUUID: vmUUID, vmName: vmName, hello: hello)
                     logger.info("agent connected", metadata: ["vm.name": "\(vmName)", "agent.version": "\(hello.agentVersion)"])
+                    let onHello = self.onHello
+                    Task { await onHello() }
                 case .heartbeat(let beat):
                     if await !center.heartbeat(vmUUID, seq: beat.seq, at: now) {
                         complain("heartbeat out of sequence or before hello")
@@ -109,7 +122,15 @@ struct AgentSession {
                     guard crashReports == 1 else { complain("repeated crash report"); continue }
                     events.record(vmUUID: vmUUID, vmName: vmName, kind: "guest",
                                   message: "guest reports an earlier crash (\(report.source.clipped(64))): \(report.excerpt.clipped(2048))")
-                case .welcome:
+                case .timeReply(let r):
+                    if await !requests.deliver(vm: vmUUID, id: r.id, .init(message: message, receivedAtNs: receivedAtNs)) {
+                        complain("time reply nobody asked for")
+                    }
+                case .timeAdjusted(let r):
+                    if await !requests.deliver(vm: vmUUID, id: r.id, .init(message: message, receivedAtNs: receivedAtNs)) {
+                        complain("time adjustment reply nobody asked for")
+                    }
+                case .welcome, .timeProbe, .timeAdjust:
                     complain("agent sent a host-only message")
                 }
             }

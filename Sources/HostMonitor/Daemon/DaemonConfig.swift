@@ -13,6 +13,8 @@ public struct DaemonConfig: Sendable {
     public var sharedStorage: [String]
     /// How often to re-list domains as a safety net for missed events.
     public var reconcileIntervalMs: Int
+    /// How often guest clocks are resynced (besides after resume, restore and boot).
+    public var timeSyncIntervalSeconds: Int = 900
 
     public init(libvirtURI: String = "qemu:///system", stateDirectory: String = "/var/lib/vigil",
                 socketPath: String = "/run/vigil/vigild.sock", defaultPolicy: ProtectionPolicy = .init(),

@@ -125,3 +125,77 @@ public struct PolicyUpdate: Codable, Sendable {
     public var policy: PolicyDocument
     public var notes: [String]
 }
+
+// MARK: - time and settings
+
+extension MonitorService {
+    /// Resolves a VM to its UUID and name, and checks that its agent is up.
+    private func liveAgent(_ vm: String) async throws -> (uuid: String, name: String, tracked: ProtectionCenter.Tracked) {
+        let conn = try connection()
+        let (uuid, name) = try await executor.run { () throws -> (String, String) in
+            let dom = try conn.domain(nameOrUUID: vm)
+            return (dom.uuid, dom.name)
+        }
+        guard let t = await center.tracked(uuid), t.machine.agent == .alive else {
+            throw APIError.conflict("VM \(name) has no connected vigil-agent",
+                                    hint: "start the VM and check 'vigil agent status \(name)'")
+        }
+        return (uuid, name, t)
+    }
+
+    /// Measures the guest's clock offset now.
+    public func timeStatus(vm: String) async throws -> TimeStatus {
+        let (uuid, name, t) = try await liveAgent(vm)
+        let sample = try await agentCall { try await timeKeeper.measure(uuid) }
+        return TimeStatus(vm: name, timeSync: t.settings.timeSync, offsetMs: Double(sample.offsetNs) / 1e6,
+                          delayMs: Double(sample.delayNs) / 1e6)
+    }
+
+    /// Brings the guest clock to the host's time now (stepping it).
+    public func syncTime(vm: String) async throws -> TimeStatus {
+        let (uuid, name, t) = try await liveAgent(vm)
+        var status = try await agentCall { try await timeKeeper.sync(uuid, name: name, reason: "requested", forceStep: true) }
+        status.timeSync = t.settings.timeSync
+        return status
+    }
+
+    private func agentCall<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(.gatewayTimeout, "\(error)", hint: "check the agent with 'vigil agent status'; the guest may be busy or hung")
+        }
+    }
+
+    public func settings(vm: String) async throws -> VMSettingsDocument {
+        let conn = try connection()
+        let defaults = config.defaultPolicy
+        let d = try await executor.run { try DomainSnapshot(dom: try conn.domain(nameOrUUID: vm), defaults: defaults) }
+        return VMSettingsDocument(vm: d.name, d.settings)
+    }
+
+    /// Changes the given settings (absent ones keep their value) in the
+    /// VM's persistent metadata, and live when it runs.
+    public func setSettings(vm: String, _ change: VMSettingsDocument) async throws -> VMSettingsDocument {
+        let conn = try connection()
+        let defaults = config.defaultPolicy
+        let (uuid, name, settings) = try await executor.run { () throws -> (String, String, VMSettings) in
+            let dom = try conn.domain(nameOrUUID: vm)
+            var s = try DomainSnapshot(dom: dom, defaults: defaults).settings
+            if let v = change.timeSync { s.timeSync = v }
+            if let v = change.autoUpgrade { s.autoUpgrade = v }
+            let xml = SettingsMetadata.xml(for: s)
+            try dom.setMetadata(xml, key: SettingsMetadata.key, namespaceURI: SettingsMetadata.namespaceURI, affect: .config)
+            if try dom.isActive {
+                try dom.setMetadata(xml, key: SettingsMetadata.key, namespaceURI: SettingsMetadata.namespaceURI, affect: .live)
+            }
+            return (dom.uuid, dom.name, s)
+        }
+        await center.mutate(uuid) { $0.settings = settings }
+        events.record(vmUUID: uuid, vmName: name, kind: "settings",
+                      message: "settings: time sync \(settings.timeSync ? "on" : "off"), agent auto-upgrade \(settings.autoUpgrade ? "on" : "off")")
+        return VMSettingsDocument(vm: name, settings)
+    }
+}

@@ -19,6 +19,8 @@ public final class MonitorService: Service, Sendable {
     let logger: Logger
     private let current = Mutex<Connection?>(nil)
     let watchers = WatcherSet()
+    let requests = AgentRequests()
+    var timeKeeper: TimeKeeper { TimeKeeper(center: center, requests: requests, events: events, logger: logger) }
 
     public init(config: DaemonConfig, store: StateStore, executor: BlockingExecutor, logger: Logger) {
         self.config = config
@@ -102,6 +104,13 @@ public final class MonitorService: Service, Sendable {
                 }
             }
             group.addTask {
+                // Guest clocks drift: resync every agent now and then.
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(self.config.timeSyncIntervalSeconds))
+                    for uuid in await self.center.all.keys { await self.autoSyncTime(uuid, reason: "periodic") }
+                }
+            }
+            group.addTask {
                 // Heartbeat deadlines are checked ten times a second.
                 while !Task.isCancelled {
                     try await Task.sleep(for: .milliseconds(100))
@@ -142,8 +151,12 @@ public final class MonitorService: Service, Sendable {
         case .started:
             try? await reconcile(conn, adopting: false)
             await center.mutate(uuid) { $0.machine.domainStarted(at: .now) }
+            // Restored or reverted in place: the agent session may live on
+            // with a clock from the past. (A fresh boot syncs on hello.)
+            if life.detailName != "booted" { scheduleTimeSync(uuid, reason: "VM \(life.detailName)") }
         case .resumed:
             await center.mutate(uuid) { $0.machine.domainResumed(at: .now) }
+            scheduleTimeSync(uuid, reason: "VM resumed (\(life.detailName))")
         case .suspended:
             await center.mutate(uuid) { $0.machine.domainPaused() }
         case .stopped:
@@ -237,6 +250,7 @@ public final class MonitorService: Service, Sendable {
             let isNew = await center.track(uuid: d.uuid, name: d.name, policy: d.policy, hasChannel: d.socketPath != nil || d.hasChannel,
                                            recentRecoveries: recent)
             await center.setPolicy(d.uuid, d.policy)
+            await center.mutate(d.uuid) { $0.settings = d.settings }
             if isNew || adopting {
                 await adopt(d, conn: conn)
             }
@@ -273,10 +287,30 @@ public final class MonitorService: Service, Sendable {
     }
 
     /// Keeps a session to one guest's channel open while the domain runs.
+    /// Syncs a VM's clock when its settings allow and its agent is up;
+    /// failures are logged, never thrown (this runs unattended).
+    func autoSyncTime(_ uuid: String, reason: String) async {
+        guard let t = await center.tracked(uuid), t.settings.timeSync, t.machine.agent == .alive else { return }
+        do {
+            _ = try await timeKeeper.sync(uuid, name: t.name, reason: reason)
+        } catch {
+            logger.warning("clock sync (\(reason)) failed: \(error)", metadata: ["vm.name": "\(t.name)"])
+        }
+    }
+
+    /// A resumed guest needs a moment before its agent answers again.
+    private func scheduleTimeSync(_ uuid: String, reason: String) {
+        Task {
+            try? await Task.sleep(for: .milliseconds(500))
+            await autoSyncTime(uuid, reason: reason)
+        }
+    }
+
     private func watch(uuid: String, name: String, socketPath: String) async {
         while !Task.isCancelled {
-            let session = AgentSession(vmUUID: uuid, vmName: name, socketPath: socketPath, center: center,
-                                       events: events, logger: logger)
+            var session = AgentSession(vmUUID: uuid, vmName: name, socketPath: socketPath, center: center,
+                                       events: events, requests: requests, logger: logger)
+            session.onHello = { [self] in await self.autoSyncTime(uuid, reason: "agent connected") }
             do {
                 _ = try await session.run()
             } catch {
@@ -296,6 +330,7 @@ struct DomainSnapshot: Sendable {
     let hasChannel: Bool
     let policy: ProtectionPolicy
     let hasOwnPolicy: Bool
+    let settings: VMSettings
 
     init(dom: Domain, defaults: ProtectionPolicy) throws {
         uuid = dom.uuid
@@ -307,6 +342,7 @@ struct DomainSnapshot: Sendable {
         let stored = try? dom.metadata(namespaceURI: PolicyMetadata.namespaceURI)
         hasOwnPolicy = stored != nil
         policy = stored.map { PolicyMetadata.parse($0, defaults: defaults) } ?? defaults
+        settings = (try? dom.metadata(namespaceURI: SettingsMetadata.namespaceURI)).map(SettingsMetadata.parse) ?? VMSettings()
     }
 }
 

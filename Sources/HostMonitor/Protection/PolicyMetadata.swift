@@ -15,15 +15,7 @@ enum PolicyMetadata {
     /// Parses what `xml(for:)` stored; missing or unreadable attributes fall
     /// back to `defaults` (an administrator may have edited the XML by hand).
     static func parse(_ xml: String, defaults: ProtectionPolicy) -> ProtectionPolicy {
-        func attr(_ name: String) -> String? {
-            for quote in ["\"", "'"] {
-                if let a = xml.range(of: " \(name)=\(quote)"),
-                   let b = xml.range(of: quote, range: a.upperBound..<xml.endIndex) {
-                    return String(xml[a.upperBound..<b.lowerBound])
-                }
-            }
-            return nil
-        }
+        func attr(_ name: String) -> String? { XMLAttribute.value(name, in: xml) }
         var p = defaults
         if let v = attr("onCrash").flatMap(CrashAction.init(rawValue:)) { p.onCrash = v }
         if let v = attr("heartbeatIntervalMs").flatMap(Int.init) { p.heartbeatIntervalMs = v }

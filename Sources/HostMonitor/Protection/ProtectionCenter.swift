@@ -10,6 +10,7 @@ public actor ProtectionCenter {
         public var name: String
         public var machine: Machine
         public var hasChannel: Bool
+        public var settings = VMSettings()
         public var hello: AgentMessage.Hello?
         public var lastSeq: UInt64?
         public var lastHeartbeat: ContinuousClock.Instant?
@@ -74,6 +75,13 @@ public actor ProtectionCenter {
 
     func detach(_ uuid: String) {
         vms[uuid]?.outbox = nil
+    }
+
+    /// Queues a message for the VM's live agent session; false when none.
+    func send(_ uuid: String, _ message: AgentMessage) -> Bool {
+        guard let outbox = vms[uuid]?.outbox else { return false }
+        if case .enqueued = outbox.yield(message) { return true }
+        return false
     }
 
     /// Returns the heartbeat interval the agent must use.

@@ -3,7 +3,7 @@ import Core
 
 struct VMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vm", abstract: "Virtual machines on this host.", subcommands: [List.self])
+        commandName: "vm", abstract: "Virtual machines on this host.", subcommands: [List.self, Time.self, Settings.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List VMs with their state and agent status.")
