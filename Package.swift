@@ -77,6 +77,7 @@ let package = Package(
         // Helpers shared by the test targets: built products, processes, temp dirs.
         .target(name: "TestSupport", dependencies: ["Libvirt", "Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "HostMonitorTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),
