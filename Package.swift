@@ -36,7 +36,8 @@ let package = Package(
         // Shared wire protocol, models, policies: no libvirt, no Foundation.
         .target(name: "Core", swiftSettings: strict),
 
-        .executableTarget(name: "GuestAgent", dependencies: ["Core", "Udev"], swiftSettings: strict),
+        .target(name: "CGuestSys"),
+        .executableTarget(name: "GuestAgent", dependencies: ["Core", "Udev", "CGuestSys"], swiftSettings: strict),
         // Fuzz target for the host-side channel parser (see fuzz/run).
         .executableTarget(name: "AgentInputFuzz", dependencies: ["Core"], swiftSettings: strict),
 

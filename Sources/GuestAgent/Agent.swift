@@ -1,3 +1,4 @@
+import CGuestSys
 import Core
 import Glibc
 import Udev
@@ -14,8 +15,13 @@ final class Agent {
     var heartbeatIntervalMs: Int64 = 1000
     var seq: UInt64 = 0
     var framer = LineFramer()
+    /// The qemu-guest-agent protocol port, when enabled (--qga).
+    let qga: QGAPort?
 
-    init(options: AgentOptions) { self.options = options }
+    init(options: AgentOptions) {
+        self.options = options
+        qga = options.qga ? QGAPort() : nil
+    }
 
     func run() -> Never {
         signal(SIGTERM) { _ in stopRequested = 1 }
@@ -52,40 +58,74 @@ final class Agent {
     }
 
     /// One connection to the port: returns when the port fails or we stop.
+    /// One ppoll() covers the Vigil port and, when enabled, the qemu-guest-agent
+    /// port; SIGIO (a host connecting or leaving) is only delivered inside
+    /// ppoll, so no wake-up is lost between checks.
     private func session(fd: Int32) {
         var hostConnected = false
+        var vigilHungUp = false
         var nextBeat = GuestFacts.monotonicMs()
         framer = LineFramer()
+        var blocked = sigset_t(), waitMask = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGIO)
+        sigprocmask(SIG_BLOCK, &blocked, &waitMask)
+        sigdelset(&waitMask, SIGIO)
+        defer { sigprocmask(SIG_UNBLOCK, &blocked, nil) }
         while true {
             if stopRequested != 0 {
                 if hostConnected { send(fd, .goodbye(.init(reason: "agent stopped"))) }
                 return
             }
+            if portChanged != 0 {
+                portChanged = 0
+                vigilHungUp = false
+                qga?.hungUp = false
+            }
             let now = GuestFacts.monotonicMs()
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let timeout = hostConnected ? Int32(clamping: max(0, nextBeat - now)) : 0
-            let rc = poll(&pfd, 1, timeout)
+            qga?.openIfDue(now: now)
+            var fds = [pollfd(fd: vigilHungUp ? -1 : fd, events: Int16(POLLIN), revents: 0)]
+            if let qga, qga.fd >= 0 { fds.append(pollfd(fd: qga.hungUp ? -1 : qga.fd, events: Int16(POLLIN), revents: 0)) }
+            // Heartbeats when the host listens; otherwise sleep until SIGIO,
+            // with a slow fallback look (and QGA retries) every 2 s.
+            let waitMs = hostConnected ? max(0, nextBeat - now) : (vigilHungUp ? 2_000 : 0)
+            var timeout = timespec(tv_sec: Int(waitMs / 1000), tv_nsec: Int((waitMs % 1000) * 1_000_000))
+            let rc = vigil_ppoll(&fds, nfds_t(fds.count), &timeout, &waitMask)
             if rc < 0 {
                 if errno == EINTR { continue }
                 return
             }
-            if pfd.revents & Int16(POLLHUP) != 0 {
-                // Host side not connected (vigild down or migrating): wait
-                // for SIGIO, with a slow fallback, instead of spinning.
+            if rc == 0 && !hostConnected {
+                // The fallback look: poll hung-up ports again.
+                vigilHungUp = false
+                qga?.hungUp = false
+            }
+            let vigil = fds[0].revents
+            if fds.count > 1, fds[1].revents != 0, let qga {
+                if fds[1].revents & Int16(POLLIN) != 0 {
+                    qga.service()
+                } else if fds[1].revents & Int16(POLLHUP) != 0 {
+                    qga.hungUp = true
+                } else if fds[1].revents & Int16(POLLERR | POLLNVAL) != 0 {
+                    qga.close()
+                }
+            }
+            if vigil & Int16(POLLHUP) != 0 {
+                // Host side not connected (vigild down or migrating).
                 hostConnected = false
-                waitForPortChange(timeoutMs: 2000)
+                vigilHungUp = true
                 continue
             }
-            if !hostConnected {
+            if vigil & Int16(POLLERR | POLLNVAL) != 0 { return }
+            if !vigilHungUp && !hostConnected {
                 hostConnected = true
                 sendHello(fd)
                 nextBeat = GuestFacts.monotonicMs()
             }
-            if pfd.revents & Int16(POLLIN) != 0 {
+            if vigil & Int16(POLLIN) != 0 {
                 guard readInput(fd) else { continue }
             }
-            if pfd.revents & Int16(POLLERR | POLLNVAL) != 0 { return }
-            if GuestFacts.monotonicMs() >= nextBeat {
+            if hostConnected && GuestFacts.monotonicMs() >= nextBeat {
                 seq &+= 1
                 send(fd, .heartbeat(.init(seq: seq, uptimeMs: GuestFacts.uptimeMs)))
                 nextBeat = GuestFacts.monotonicMs() + heartbeatIntervalMs
@@ -165,13 +205,6 @@ final class Agent {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC)
     }
 
-    private func waitForPortChange(timeoutMs: Int) {
-        var ts = timespec(tv_sec: timeoutMs / 1000, tv_nsec: (timeoutMs % 1000) * 1_000_000)
-        if portChanged != 0 { portChanged = 0; return }
-        // nanosleep returns early (EINTR) when SIGIO arrives.
-        _ = nanosleep(&ts, nil)
-        portChanged = 0
-    }
 }
 
 func log(_ message: String) {

@@ -2,12 +2,15 @@ import Core
 import Glibc
 
 // vigil-agent: the in-guest daemon. Kept Foundation-free and without
-// swift-argument-parser so the binary stays small; it has three flags.
+// swift-argument-parser so the binary stays small; it has four flags.
 
 let usage = """
-usage: vigil-agent [--channel NAME] [--device PATH] [--version]
+usage: vigil-agent [--channel NAME] [--device PATH] [--qga] [--version]
   --channel NAME   virtio-serial channel to use (default \(AgentProtocol.channelName))
   --device PATH    open PATH instead of looking the channel up in sysfs
+  --qga            also serve the qemu-guest-agent protocol on org.qemu.guest_agent.0
+                   (so virsh domtime, guestinfo, domifaddr --source agent, shutdown
+                   --mode=agent, domfsfreeze work); skipped while qemu-ga holds the port
 """
 
 var options = AgentOptions()
@@ -20,6 +23,8 @@ while let arg = args.popFirst() {
     case "--device":
         guard let v = args.popFirst() else { fail("--device needs a path") }
         options.device = v
+    case "--qga":
+        options.qga = true
     case "--version":
         print("vigil-agent \(VigilVersion.current)")
         exit(0)

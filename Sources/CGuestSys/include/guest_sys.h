@@ -1,0 +1,9 @@
+#ifndef VIGIL_GUEST_SYS_H
+#define VIGIL_GUEST_SYS_H
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+
+/// ppoll(2), which glibc only declares with _GNU_SOURCE (not visible to Swift's Glibc module).
+int vigil_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask);
+#endif
