@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Libvirt
 import Testing
@@ -107,5 +108,40 @@ struct ClusterTests {
         let shown = try vigild2.vigil(["policy", "show", guest.name, "--json"])
         #expect(shown.stdout.contains("migrate"), "\(shown.stdout) \(shown.stderr)")
         try await vigild2.waitUntil("agent alive on host 2") { try vigild2.agentStatus(guest.name)?.state == .alive }
+    }
+
+    /// A guest whose clock is 3 s off live-migrates to host 2: vigild there
+    /// syncs it as soon as the agent says hello on the new host.
+    @Test func clockIsSyncedAfterLiveMigration() async throws {
+        let status = try Testbed.run("cluster", ["up", "2"], timeout: 180)
+        let shared = status.split(separator: "\n").first { $0.hasPrefix("shared=") }
+            .map { String($0.dropFirst("shared=".count)) } ?? "/var/tmp/vigil-cluster/shared"
+        let dir2 = try TemporaryDirectory("vc2")
+        defer { dir2.remove() }
+        let vigild2 = try DaemonProcess(connect: "qemu:///system", directory: dir2,
+                                        namespaceCommand: [Testbed.script("cluster"), "exec", "2"])
+        defer { vigild2.stop() }
+        let source = try Connection(uri: Self.host1)
+        let destination = try Connection(uri: Self.host2)
+        let guest = try TestGuest(on: source, diskDirectory: shared, controlSocket: false, extraArguments: ["--qga"])
+        defer {
+            if let moved = try? destination.domain(named: guest.name) {
+                try? moved.destroy()
+                try? moved.undefine()
+            }
+            guest.remove()
+        }
+        try guest.start()
+        try GuestClock.set(guest, uri: Self.host1, offBy: 3)
+        try guest.domain.migrate(toURI: Self.host2, sharedStorageKnown: true)
+
+        try await vigild2.waitUntil("clock sync on host 2") {
+            try vigild2.events(vm: guest.name).contains { $0.kind == "time" && $0.action == "step" }
+        }
+        let event = try #require(try vigild2.events(vm: guest.name).first { $0.kind == "time" })
+        #expect(event.message.contains("offset +3") || event.message.contains("offset +2"), "\(event.message)")
+        let r = try vigild2.vigil(["vm", "time", guest.name, "--json"])
+        let now = try JSONDecoder().decode(TimeStatus.self, from: Data(r.stdout.utf8))
+        #expect(abs(now.offsetMs) < 5, "offset on host 2: \(now.offsetMs) ms")
     }
 }

@@ -6,11 +6,11 @@ import Libvirt
 /// guest-set-time`. Used to put a guest clock off before Vigil syncs it.
 public enum GuestClock {
     public static func set(_ guest: TestGuest, uri: String, offBy seconds: Double) throws {
-        let target = Int64((Date().timeIntervalSince1970 + seconds) * 1e9)
-        let command = #"{"execute":"guest-set-time","arguments":{"time":\#(target)}}"#
         // qemu-ga may still be starting: retry for a while.
         var last = ""
         for _ in 0..<60 {
+            let target = Int64((Date().timeIntervalSince1970 + seconds) * 1e9)
+            let command = #"{"execute":"guest-set-time","arguments":{"time":\#(target)}}"#
             let r = try ProcessRunner.run(["virsh", "-c", uri, "qemu-agent-command", guest.name, command], timeout: 30)
             if r.status == 0 { return }
             last = r.stderr

@@ -106,6 +106,8 @@ extension MonitorService {
         if let vm {
             if let known = await center.all.first(where: { $0.value.name == vm || $0.key == vm }) {
                 uuid = known.key
+            } else if let logged = try store.loggedVMUUID(nameOrUUID: vm) {
+                uuid = logged
             } else {
                 let conn = try connection()
                 uuid = try await executor.run { try conn.domain(nameOrUUID: vm).uuid }

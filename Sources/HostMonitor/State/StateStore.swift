@@ -72,6 +72,15 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// The UUID the event log knows for a VM name (or UUID), newest first:
+    /// VMs that left this host (migrated, undefined) keep their history.
+    public func loggedVMUUID(nameOrUUID: String) throws -> String? {
+        try db.read { db in
+            try EventRecord.filter(Column("vmName") == nameOrUUID || Column("vmUUID") == nameOrUUID)
+                .order(Column("id").desc).fetchOne(db)?.vmUUID
+        }
+    }
+
     public func saveAgent(_ record: AgentRecord) throws {
         try db.write { try record.save($0) }
     }
