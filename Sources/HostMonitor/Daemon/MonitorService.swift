@@ -191,6 +191,14 @@ public final class MonitorService: Service, Sendable {
                 logger.critical("\(text)", metadata: ["vm.name": "\(name)"])
                 events.record(vmUUID: uuid, vmName: name, kind: "alert", message: text, outcome: "not recovered")
             case .recover(let cause, let crashAction):
+                if case .heartbeatLoss = cause, let state = try? await executor.run({ try conn.domain(uuid: uuid).state().state }),
+                   state != .running {
+                    // Silence from a VM that was just shut off or paused (an
+                    // administrator, or libvirt) is not a hang: never start it again.
+                    logger.info("heartbeat silence from a VM that is \(state), not a hang", metadata: ["vm.name": "\(name)"])
+                    await center.mutate(uuid) { $0.machine.recoveryFinished() }
+                    continue
+                }
                 logger.warning("guest failure: \(cause); recovering by \(crashAction.rawValue)", metadata: ["vm.name": "\(name)"])
                 events.record(vmUUID: uuid, vmName: name, kind: "failure", message: "\(cause)",
                               cause: cause.code, action: crashAction.rawValue, outcome: "detected", durationMs: latency)
