@@ -54,9 +54,15 @@ struct APIClient {
                 head.headers.add(name: "Content-Type", value: "application/json")
                 head.headers.add(name: "Content-Length", value: "\(body.count)")
             }
-            try await outbound.write(.head(head))
-            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+            var parts: [HTTPClientRequestPart] = [.head(head)]
+            if let body { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            parts.append(.end(nil))
+            do {
+                // One flush: vigild may answer (and close) as soon as it has the head.
+                try await outbound.write(contentsOf: parts)
+            } catch {
+                // Its answer may already be waiting: read it before giving up.
+            }
             var status = 0
             var collected: [UInt8] = []
             for try await part in inbound {
