@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.10.0", traits: []),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
     ],
     targets: [
         // C libraries through pkg-config.
@@ -34,10 +35,11 @@ let package = Package(
         .target(name: "Udev", dependencies: ["CUdev"], swiftSettings: strict),
 
         // Shared wire protocol, models, policies: no libvirt, no Foundation.
-        .target(name: "Core", swiftSettings: strict),
+        .target(name: "Core", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
 
         .target(name: "CGuestSys"),
-        .executableTarget(name: "GuestAgent", dependencies: ["Core", "Udev", "CGuestSys"], swiftSettings: strict),
+        .executableTarget(name: "GuestAgent", dependencies: ["Core", "Udev", "CGuestSys", .product(name: "Crypto", package: "swift-crypto")],
+                         swiftSettings: strict),
         // Fuzz target for the host-side channel parser (see fuzz/run).
         .executableTarget(name: "AgentInputFuzz", dependencies: ["Core"], swiftSettings: strict),
 
@@ -45,6 +47,7 @@ let package = Package(
             name: "HostMonitor",
             dependencies: [
                 "Core", "Libvirt",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -67,6 +70,7 @@ let package = Package(
             name: "VigilCLI",
             dependencies: [
                 "Core",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -77,7 +81,7 @@ let package = Package(
 
         // Helpers shared by the test targets: built products, processes, temp dirs.
         .target(name: "TestSupport", dependencies: ["Libvirt", "Core"], path: "Tests/TestSupport"),
-        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "HostMonitorTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),

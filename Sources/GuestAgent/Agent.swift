@@ -1,5 +1,6 @@
 import CGuestSys
 import Core
+import Crypto
 import Glibc
 import Udev
 
@@ -17,10 +18,26 @@ final class Agent {
     var framer = LineFramer()
     /// The qemu-guest-agent protocol port, when enabled (--qga).
     let qga: QGAPort?
+    let upgrades: UpgradeReceiver
+    /// A verified build waiting for the port to close before its trial.
+    private var pendingInstall: UpgradeReceiver.Ready?
+    /// A rollback to tell vigild about after the next welcome.
+    private var pendingReport: AgentMessage.UpgradeStatus?
 
     init(options: AgentOptions) {
         self.options = options
         qga = options.qga ? QGAPort() : nil
+        var keyFiles = options.trustKeyFiles
+        if keyFiles.isEmpty && access(AgentOptions.defaultTrustKey, R_OK) == 0 { keyFiles = [AgentOptions.defaultTrustKey] }
+        let keys = keyFiles.compactMap { path -> Curve25519.Signing.PublicKey? in
+            guard let text = GuestFacts.readFile(path), let raw = AgentPackage.readKey(text),
+                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+                log("ignoring trust key \(path): not a base64 Ed25519 public key")
+                return nil
+            }
+            return key
+        }
+        upgrades = UpgradeReceiver(stagingDirectory: options.stateDirectory, trustedKeys: keys)
     }
 
     func run() -> Never {
@@ -52,6 +69,14 @@ final class Agent {
             enableSIGIO(fd)
             session(fd: fd)
             close(fd)
+            upgrades.abandon()
+            if let ready = pendingInstall {
+                pendingInstall = nil
+                // The new build needs the ports to itself for its trial.
+                qga?.close()
+                let failure = UpgradeInstaller.install(ready)
+                pendingReport = .init(id: ready.id, state: .rolledBack, reason: failure.description)
+            }
         }
         log("stopping")
         exit(0)
@@ -124,6 +149,7 @@ final class Agent {
             }
             if vigil & Int16(POLLIN) != 0 {
                 guard readInput(fd) else { continue }
+                if pendingInstall != nil { return }
             }
             if hostConnected && GuestFacts.monotonicMs() >= nextBeat {
                 seq &+= 1
@@ -137,9 +163,9 @@ final class Agent {
         // A sync byte first: the host drops whatever partial line an earlier
         // session may have left in the channel.
         _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
-        send(fd, .hello(.init(agentVersion: VigilVersion.current, os: GuestFacts.osName, kernel: GuestFacts.kernel,
+        send(fd, .hello(.init(agentVersion: AgentBuild.version, os: GuestFacts.osName, kernel: GuestFacts.kernel,
                               bootID: GuestFacts.bootID, hostname: GuestFacts.hostname,
-                              capabilities: ["heartbeat", "sync"])))
+                              capabilities: ["heartbeat", "sync", "time", "upgrade"], arch: AgentBuild.arch)))
     }
 
     /// Reads what is available; false when there was nothing (EOF or EAGAIN).
@@ -162,9 +188,18 @@ final class Agent {
             // Bounded: a host cannot make the agent spin or go silent for long.
             heartbeatIntervalMs = Int64(min(max(w.heartbeatIntervalMs, 100), 60_000))
             // The host is listening now: tell it about any earlier crash.
+            if let trial = options.upgradeTrialFD {
+                // A new build on trial: the handshake worked. Confirm and make way.
+                _ = Array("ok".utf8).withUnsafeBytes { write(trial, $0.baseAddress, 2) }
+                exit(0)
+            }
             if let pending = CrashReports.pending() {
                 send(fd, .crashReport(pending.report))
                 pending.paths.forEach(CrashReports.remove)
+            }
+            if let report = pendingReport {
+                send(fd, .upgradeStatus(report))
+                pendingReport = nil
             }
         case .sync(let s):
             _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
@@ -175,7 +210,17 @@ final class Agent {
             let error = ClockControl.adjust(byNs: a.offsetNs, step: a.mode == .step)
             if let error { log("clock adjustment failed: \(error)") }
             send(fd, .timeAdjusted(.init(id: a.id, error: error)))
-        case .hello, .heartbeat, .goodbye, .crashReport, .timeReply, .timeAdjusted:
+        case .upgradeOffer(let offer):
+            send(fd, upgrades.offer(offer))
+        case .upgradeChunk(let chunk):
+            switch upgrades.chunk(chunk) {
+            case .reply(let reply):
+                send(fd, reply)
+            case .install(let ready):
+                send(fd, .upgradeStatus(.init(id: ready.id, state: .installing, offset: ready.manifest.size)))
+                pendingInstall = ready
+            }
+        case .hello, .heartbeat, .goodbye, .crashReport, .timeReply, .timeAdjusted, .upgradeStatus:
             break
         }
     }

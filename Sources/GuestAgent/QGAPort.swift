@@ -11,7 +11,7 @@ final class QGAPort {
     /// The host side is not connected (POLLHUP): poll it again after a port change.
     var hungUp = false
     private var retryAtMs: Int64 = 0
-    private var server = QGAServer(version: VigilVersion.current)
+    private var server = QGAServer(version: AgentBuild.version)
     private var announced = ""
 
     /// Opens the port when it is due; cheap to call every loop.
@@ -33,7 +33,7 @@ final class QGAPort {
         _ = fcntl(opened, F_SETFL, fcntl(opened, F_GETFL) | O_ASYNC)
         fd = opened
         hungUp = false
-        server = QGAServer(version: VigilVersion.current)
+        server = QGAServer(version: AgentBuild.version)
         note("serving the qemu-guest-agent protocol on \(path)")
     }
 

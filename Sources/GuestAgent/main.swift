@@ -2,12 +2,15 @@ import Core
 import Glibc
 
 // vigil-agent: the in-guest daemon. Kept Foundation-free and without
-// swift-argument-parser so the binary stays small; it has four flags.
+// swift-argument-parser so the binary stays small; it has a handful of flags.
 
 let usage = """
-usage: vigil-agent [--channel NAME] [--device PATH] [--qga] [--version]
+usage: vigil-agent [--channel NAME] [--device PATH] [--qga] [--trust-key FILE] [--state-dir DIR] [--version]
   --channel NAME   virtio-serial channel to use (default \(AgentProtocol.channelName))
   --device PATH    open PATH instead of looking the channel up in sysfs
+  --trust-key FILE accept agent upgrades signed by this Ed25519 public key (base64;
+                   repeatable; default \(AgentOptions.defaultTrustKey) when present)
+  --state-dir DIR  where upgrade downloads are staged (default /var/lib/vigil-agent)
   --qga            also serve the qemu-guest-agent protocol on org.qemu.guest_agent.0
                    (so virsh domtime, guestinfo, domifaddr --source agent, shutdown
                    --mode=agent, domfsfreeze work); skipped while qemu-ga holds the port
@@ -25,8 +28,17 @@ while let arg = args.popFirst() {
         options.device = v
     case "--qga":
         options.qga = true
+    case "--trust-key":
+        guard let v = args.popFirst() else { fail("--trust-key needs a file") }
+        options.trustKeyFiles.append(v)
+    case "--state-dir":
+        guard let v = args.popFirst() else { fail("--state-dir needs a directory") }
+        options.stateDirectory = v
+    case "--upgrade-trial-fd":
+        guard let v = args.popFirst().flatMap(Int32.init) else { fail("--upgrade-trial-fd needs a descriptor") }
+        options.upgradeTrialFD = v
     case "--version":
-        print("vigil-agent \(VigilVersion.current)")
+        print("vigil-agent \(AgentBuild.version)")
         exit(0)
     case "-h", "--help":
         print(usage)

@@ -49,6 +49,12 @@ struct Vigild: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds between periodic guest clock syncs (clocks are also synced after boot, resume, restore and migration).")
     var timeSyncInterval = 900
 
+    @Option(name: .long, help: "Ed25519 public key (base64 file, from 'vigil agent keygen') that agent packages must be signed with (repeatable).")
+    var agentTrustKey: [String] = []
+
+    @Option(name: .long, help: "Seconds a new agent build may take to start and handshake before the guest rolls it back (5-300).")
+    var agentUpgradeTimeout = 30
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -61,6 +67,9 @@ struct Vigild: AsyncParsableCommand {
     func validate() throws {
         let problems = defaultPolicy.problems
         guard problems.isEmpty else { throw ValidationError("default policy: " + problems.joined(separator: "; ")) }
+        guard (5...300).contains(agentUpgradeTimeout) else {
+            throw ValidationError("--agent-upgrade-timeout must be 5 to 300 seconds, got \(agentUpgradeTimeout)")
+        }
         guard (10...86_400).contains(timeSyncInterval) else {
             throw ValidationError("--time-sync-interval must be 10 to 86400 seconds, got \(timeSyncInterval)")
         }
@@ -80,6 +89,8 @@ struct Vigild: AsyncParsableCommand {
         var config = DaemonConfig(libvirtURI: connect, stateDirectory: stateDir, socketPath: socket,
                                   defaultPolicy: defaultPolicy, peers: peer, sharedStorage: sharedStorage)
         config.timeSyncIntervalSeconds = timeSyncInterval
+        config.agentTrustKeyFiles = agentTrustKey
+        config.agentUpgradeTimeoutMs = agentUpgradeTimeout * 1000
         do {
             try await Daemon(config: config, logger: logger).run()
         } catch let error as DaemonError {

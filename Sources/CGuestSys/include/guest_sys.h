@@ -6,4 +6,9 @@
 
 /// ppoll(2), which glibc only declares with _GNU_SOURCE (not visible to Swift's Glibc module).
 int vigil_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask);
+
+/// The agent's version, from a fixed-size marker in the binary's data
+/// ("VIGIL-AGENT-VERSION:" + version). Release tooling (and the tests' second
+/// build) can set it in a built binary without recompiling.
+const char *vigil_agent_version(void);
 #endif

@@ -23,6 +23,13 @@ public enum AgentMessage: Codable, Sendable, Equatable {
     case timeAdjust(TimeAdjust)
     /// Agent → host: what `timeAdjust` did.
     case timeAdjusted(TimeAdjusted)
+    /// Host → agent: a newer agent build is available (see docs/protocol.md).
+    case upgradeOffer(UpgradeOffer)
+    /// Host → agent: the next piece of the offered package's binary.
+    case upgradeChunk(UpgradeChunk)
+    /// Agent → host: where an upgrade stands (answer to offer and chunks,
+    /// and after a rollback).
+    case upgradeStatus(UpgradeStatus)
 
     public struct Hello: Codable, Sendable, Equatable {
         public var protocolVersion: Int
@@ -32,9 +39,11 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         public var bootID: String
         public var hostname: String
         public var capabilities: [String]
+        /// `uname -m` (absent from older agents).
+        public var arch: String?
 
         public init(protocolVersion: Int = AgentProtocol.version, agentVersion: String, os: String,
-                    kernel: String, bootID: String, hostname: String, capabilities: [String]) {
+                    kernel: String, bootID: String, hostname: String, capabilities: [String], arch: String? = nil) {
             self.protocolVersion = protocolVersion
             self.agentVersion = agentVersion
             self.os = os
@@ -42,6 +51,7 @@ public enum AgentMessage: Codable, Sendable, Equatable {
             self.bootID = bootID
             self.hostname = hostname
             self.capabilities = capabilities
+            self.arch = arch
         }
     }
 
@@ -134,10 +144,60 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         }
     }
 
+    public struct UpgradeOffer: Codable, Sendable, Equatable {
+        public var id: UInt64
+        public var manifest: AgentPackageManifest
+        /// How long the new build may take to start and handshake before the agent rolls back.
+        public var trialTimeoutMs: Int
+        public init(id: UInt64, manifest: AgentPackageManifest, trialTimeoutMs: Int) {
+            self.id = id
+            self.manifest = manifest
+            self.trialTimeoutMs = trialTimeoutMs
+        }
+    }
+
+    public struct UpgradeChunk: Codable, Sendable, Equatable {
+        public var id: UInt64
+        public var offset: Int
+        /// Base64 of at most `AgentProtocol.upgradeChunkBytes` bytes.
+        public var data: String
+        public init(id: UInt64, offset: Int, data: String) {
+            self.id = id
+            self.offset = offset
+            self.data = data
+        }
+    }
+
+    public enum UpgradeState: String, Codable, Sendable {
+        /// Offer taken; send from `offset` (a resumed transfer starts past 0).
+        case accepted
+        /// Chunk stored; send from `offset`.
+        case receiving
+        /// All received and verified; the new build is on trial.
+        case installing
+        case refused
+        /// The new build did not come up in time; the previous one runs again.
+        case rolledBack = "rolled_back"
+    }
+
+    public struct UpgradeStatus: Codable, Sendable, Equatable {
+        public var id: UInt64
+        public var state: UpgradeState
+        public var offset: Int
+        public var reason: String?
+        public init(id: UInt64, state: UpgradeState, offset: Int = 0, reason: String? = nil) {
+            self.id = id
+            self.state = state
+            self.offset = offset
+            self.reason = reason
+        }
+    }
+
     private enum CodingKeys: String, CodingKey { case type, body }
     private enum Kind: String, Codable {
         case hello, welcome, heartbeat, goodbye, sync, crashReport = "crash_report"
         case timeProbe = "time_probe", timeReply = "time_reply", timeAdjust = "time_adjust", timeAdjusted = "time_adjusted"
+        case upgradeOffer = "upgrade_offer", upgradeChunk = "upgrade_chunk", upgradeStatus = "upgrade_status"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -153,6 +213,9 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         case .timeReply: self = .timeReply(try c.decode(TimeReply.self, forKey: .body))
         case .timeAdjust: self = .timeAdjust(try c.decode(TimeAdjust.self, forKey: .body))
         case .timeAdjusted: self = .timeAdjusted(try c.decode(TimeAdjusted.self, forKey: .body))
+        case .upgradeOffer: self = .upgradeOffer(try c.decode(UpgradeOffer.self, forKey: .body))
+        case .upgradeChunk: self = .upgradeChunk(try c.decode(UpgradeChunk.self, forKey: .body))
+        case .upgradeStatus: self = .upgradeStatus(try c.decode(UpgradeStatus.self, forKey: .body))
         }
     }
 
@@ -169,6 +232,9 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         case .timeReply(let b): try c.encode(Kind.timeReply, forKey: .type); try c.encode(b, forKey: .body)
         case .timeAdjust(let b): try c.encode(Kind.timeAdjust, forKey: .type); try c.encode(b, forKey: .body)
         case .timeAdjusted(let b): try c.encode(Kind.timeAdjusted, forKey: .type); try c.encode(b, forKey: .body)
+        case .upgradeOffer(let b): try c.encode(Kind.upgradeOffer, forKey: .type); try c.encode(b, forKey: .body)
+        case .upgradeChunk(let b): try c.encode(Kind.upgradeChunk, forKey: .type); try c.encode(b, forKey: .body)
+        case .upgradeStatus(let b): try c.encode(Kind.upgradeStatus, forKey: .type); try c.encode(b, forKey: .body)
         }
     }
 }
@@ -179,4 +245,6 @@ public enum AgentProtocol {
     public static let channelName = "org.vigil.agent.0"
     /// Longest line either side accepts; longer input is discarded.
     public static let maxLineBytes = 64 * 1024
+    /// Binary bytes per `upgrade_chunk` (base64 keeps the line under the limit).
+    public static let upgradeChunkBytes = 32 * 1024
 }

@@ -10,6 +10,14 @@ extension PolicyUpdate: ResponseEncodable {}
 extension EventList: ResponseEncodable {}
 extension TimeStatus: ResponseEncodable {}
 extension VMSettingsDocument: ResponseEncodable {}
+extension AgentPackageManifest: ResponseEncodable {}
+extension AgentRepository.Listing: ResponseEncodable {}
+extension AgentUpgrader.Result: ResponseEncodable {}
+
+/// `POST /v1/agents/upgrade` reply.
+public struct UpgradeResults: Codable, Sendable, ResponseEncodable {
+    var results: [AgentUpgrader.Result]
+}
 
 /// `GET /v1/vms` body.
 public struct VMListResponse: Codable, Sendable, ResponseEncodable {
@@ -67,6 +75,20 @@ enum APIRoutes {
                                           hint: "send any of the fields timeSync, autoUpgrade (true or false)")
             }
             return try await monitor.setSettings(vm: try context.parameters.require("vm"), change)
+        }
+        router.get("/v1/agent-repo") { _, _ in monitor.repoList() }
+        router.post("/v1/agent-repo") { request, context in
+            guard let body = try? await request.decode(as: RepoAddRequest.self, context: context) else {
+                throw APIError.badRequest("send {\"path\": \"/absolute/file.vpkg\"}", hint: "vigil agent repo add FILE")
+            }
+            return try monitor.repoAdd(path: body.path)
+        }
+        router.post("/v1/vms/:vm/agent/upgrade") { _, context in
+            try await monitor.upgradeAgent(vm: try context.parameters.require("vm"))
+        }
+        router.post("/v1/agents/upgrade") { request, context in
+            let body = (try? await request.decode(as: UpgradeAllRequest.self, context: context)) ?? UpgradeAllRequest(batch: 1)
+            return UpgradeResults(results: try await monitor.upgradeAll(batch: body.batch))
         }
         router.get("/v1/agents") { request, _ in
             AgentList(agents: try await monitor.agentStatus(vm: request.uri.queryParameters.get("vm")))

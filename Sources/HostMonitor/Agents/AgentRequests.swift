@@ -24,11 +24,12 @@ actor AgentRequests {
     }
 
     /// Sends the message `make(id)` through `send` and waits for its reply.
-    func request(vm uuid: String, what: String, timeout: Duration = .seconds(3),
+    /// `id` reuses a request id (an upgrade's chunks all carry their offer's id).
+    func request(vm uuid: String, what: String, id fixedID: UInt64? = nil, timeout: Duration = .seconds(3),
                  send: @escaping @Sendable (AgentMessage) async -> Bool,
                  _ make: (UInt64) -> AgentMessage) async throws -> Reply {
-        let id = nextID
-        nextID &+= 1
+        let id = fixedID ?? nextID
+        if fixedID == nil { nextID &+= 1 }
         let message = make(id)
         let timer = Task {
             try await Task.sleep(for: timeout)

@@ -130,7 +130,16 @@ struct AgentSession {
                     if await !requests.deliver(vm: vmUUID, id: r.id, .init(message: message, receivedAtNs: receivedAtNs)) {
                         complain("time adjustment reply nobody asked for")
                     }
-                case .welcome, .timeProbe, .timeAdjust:
+                case .upgradeStatus(let status):
+                    if await requests.deliver(vm: vmUUID, id: status.id, .init(message: message, receivedAtNs: receivedAtNs)) { continue }
+                    if status.state == .rolledBack {
+                        events.record(vmUUID: vmUUID, vmName: vmName, kind: "upgrade",
+                                      message: "the agent rolled back: \((status.reason ?? "no reason given").clipped(300))",
+                                      action: "upgrade", outcome: "rolled-back")
+                    } else {
+                        complain("upgrade status nobody asked for")
+                    }
+                case .welcome, .timeProbe, .timeAdjust, .upgradeOffer, .upgradeChunk:
                     complain("agent sent a host-only message")
                 }
             }
@@ -176,6 +185,6 @@ extension AgentMessage.Hello {
     var sanitized: Self {
         .init(protocolVersion: protocolVersion, agentVersion: agentVersion.clipped(64), os: os.clipped(128),
               kernel: kernel.clipped(128), bootID: bootID.clipped(64), hostname: hostname.clipped(128),
-              capabilities: capabilities.prefix(32).map { $0.clipped(32) })
+              capabilities: capabilities.prefix(32).map { $0.clipped(32) }, arch: arch?.clipped(32))
     }
 }

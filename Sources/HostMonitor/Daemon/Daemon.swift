@@ -16,7 +16,7 @@ public struct Daemon: Sendable {
     public func run() async throws {
         let store = try StateStore(directory: config.stateDirectory)
         let executor = BlockingExecutor()
-        let monitor = MonitorService(config: config, store: store, executor: executor, logger: logger)
+        let monitor = try MonitorService(config: config, store: store, executor: executor, logger: logger)
         try Self.prepareSocket(config.socketPath)
         let app = Application(
             router: APIRoutes.router(monitor: monitor),

@@ -15,6 +15,10 @@ public struct DaemonConfig: Sendable {
     public var reconcileIntervalMs: Int
     /// How often guest clocks are resynced (besides after resume, restore and boot).
     public var timeSyncIntervalSeconds: Int = 900
+    /// Public keys whose signatures the agent repository requires (none: hash only; agents still check).
+    public var agentTrustKeyFiles: [String] = []
+    /// How long a new agent build may take to come up before the guest rolls back.
+    public var agentUpgradeTimeoutMs: Int = 30_000
 
     public init(libvirtURI: String = "qemu:///system", stateDirectory: String = "/var/lib/vigil",
                 socketPath: String = "/run/vigil/vigild.sock", defaultPolicy: ProtectionPolicy = .init(),

@@ -22,7 +22,16 @@ public final class MonitorService: Service, Sendable {
     let requests = AgentRequests()
     var timeKeeper: TimeKeeper { TimeKeeper(center: center, requests: requests, events: events, logger: logger) }
 
-    public init(config: DaemonConfig, store: StateStore, executor: BlockingExecutor, logger: Logger) {
+    let repository: AgentRepository
+    /// Auto-upgrades that failed, as "uuid@version": not retried by themselves.
+    let failedUpgrades = Mutex<Set<String>>([])
+    var upgrader: AgentUpgrader {
+        AgentUpgrader(center: center, requests: requests, events: events, store: store, repository: repository,
+                      trialTimeoutMs: config.agentUpgradeTimeoutMs, logger: logger)
+    }
+
+    public init(config: DaemonConfig, store: StateStore, executor: BlockingExecutor, logger: Logger) throws {
+        self.repository = try AgentRepository(stateDirectory: config.stateDirectory, trustKeyFiles: config.agentTrustKeyFiles)
         self.config = config
         self.store = store
         self.executor = executor
@@ -306,6 +315,18 @@ public final class MonitorService: Service, Sendable {
         }
     }
 
+    /// Upgrades a VM's agent when its settings ask for it and the repository
+    /// has a newer build; a build that failed on this VM is not retried.
+    func autoUpgrade(_ uuid: String) async {
+        guard let t = await center.tracked(uuid), t.settings.autoUpgrade, let hello = t.hello,
+              let entry = repository.newest(arch: hello.arch ?? "x86_64"),
+              let mine = AgentVersion(hello.agentVersion), let newest = AgentVersion(entry.manifest.version), mine < newest else { return }
+        let key = "\(uuid)@\(entry.manifest.version)"
+        guard !failedUpgrades.withLock({ $0.contains(key) }) else { return }
+        let result = await upgrader.upgrade(uuid: uuid, name: t.name)
+        if result.outcome != "upgraded" { failedUpgrades.withLock { _ = $0.insert(key) } }
+    }
+
     /// A resumed guest needs a moment before its agent answers again.
     private func scheduleTimeSync(_ uuid: String, reason: String) {
         Task {
@@ -318,7 +339,10 @@ public final class MonitorService: Service, Sendable {
         while !Task.isCancelled {
             var session = AgentSession(vmUUID: uuid, vmName: name, socketPath: socketPath, center: center,
                                        events: events, requests: requests, logger: logger)
-            session.onHello = { [self] in await self.autoSyncTime(uuid, reason: "agent connected") }
+            session.onHello = { [self] in
+                await self.autoSyncTime(uuid, reason: "agent connected")
+                await self.autoUpgrade(uuid)
+            }
             do {
                 _ = try await session.run()
             } catch {

@@ -3,7 +3,7 @@ import Core
 
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "agent", abstract: "The vigil-agent inside each guest.", subcommands: [Status.self])
+        commandName: "agent", abstract: "The vigil-agent inside each guest.", subcommands: [Status.self, Repo.self, Upgrade.self, Keygen.self, Sign.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show each guest agent's state and last heartbeat.")

@@ -1,0 +1,144 @@
+import Core
+import Crypto
+import FoundationEssentials
+import Glibc
+
+/// Receives an offered agent package chunk by chunk into a staging file
+/// named by its hash (so an interrupted transfer resumes where it stopped),
+/// and checks everything before anything is installed: name, architecture,
+/// newer version, trusted signing key, size, SHA-256 and signature.
+final class UpgradeReceiver {
+    static let maxBytes = 128 * 1024 * 1024
+    let stagingDirectory: String
+    let trustedKeys: [Curve25519.Signing.PublicKey]
+    private var current: (id: UInt64, manifest: AgentPackageManifest, trialMs: Int, fd: Int32, size: Int)?
+
+    /// A verified package, ready for the trial.
+    struct Ready {
+        let id: UInt64
+        let manifest: AgentPackageManifest
+        let path: String
+        let trialTimeoutMs: Int
+    }
+
+    enum Outcome {
+        case reply(AgentMessage)
+        case install(Ready)
+    }
+
+    init(stagingDirectory: String, trustedKeys: [Curve25519.Signing.PublicKey]) {
+        self.stagingDirectory = stagingDirectory
+        self.trustedKeys = trustedKeys
+    }
+
+    func offer(_ o: AgentMessage.UpgradeOffer) -> AgentMessage {
+        abandon()
+        let m = o.manifest
+        func refuse(_ why: String) -> AgentMessage {
+            log("upgrade to \(m.version.clippedForLog) refused: \(why)")
+            return .upgradeStatus(.init(id: o.id, state: .refused, reason: why))
+        }
+        guard m.name == "vigil-agent" else { return refuse("the package is \(m.name.clippedForLog), not vigil-agent") }
+        guard m.arch == AgentBuild.arch else { return refuse(PackageError.wrongArch(package: m.arch, machine: AgentBuild.arch).description) }
+        guard let offered = AgentVersion(m.version), let mine = AgentVersion(AgentBuild.version) else {
+            return refuse("unreadable version \(m.version.clippedForLog)")
+        }
+        guard mine < offered else { return refuse(PackageError.notNewer(package: m.version, installed: AgentBuild.version).description) }
+        guard !trustedKeys.isEmpty else { return refuse("no trusted signing key installed (see vigil-agent --trust-key)") }
+        guard trustedKeys.contains(where: { AgentPackage.keyID($0) == m.keyID }) else {
+            return refuse(PackageError.untrustedKey(m.keyID).description)
+        }
+        guard (1...Self.maxBytes).contains(m.size), m.sha256.count == 64, m.sha256.allSatisfy(\.isHexDigit) else {
+            return refuse("implausible size or hash in the manifest")
+        }
+        mkdir(stagingDirectory, 0o700)
+        removeStaged(except: m.sha256)
+        let path = partPath(m.sha256)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return refuse("cannot stage in \(stagingDirectory): errno \(errno)") }
+        var st = stat()
+        fstat(fd, &st)
+        var have = Int(st.st_size)
+        if have > m.size { ftruncate(fd, 0); have = 0 }
+        lseek(fd, off_t(have), SEEK_SET)
+        current = (o.id, m, min(max(o.trialTimeoutMs, 2_000), 300_000), fd, have)
+        if have > 0 { log("resuming the upgrade to \(m.version) at byte \(have)") }
+        return .upgradeStatus(.init(id: o.id, state: .accepted, offset: have))
+    }
+
+    func chunk(_ c: AgentMessage.UpgradeChunk) -> Outcome {
+        guard var cur = current, cur.id == c.id else {
+            return .reply(.upgradeStatus(.init(id: c.id, state: .refused, reason: "no upgrade in progress with this id")))
+        }
+        guard c.offset == cur.size, let data = Data(base64Encoded: c.data), data.count <= AgentProtocol.upgradeChunkBytes,
+              cur.size + data.count <= cur.manifest.size else {
+            // Out of order or malformed: tell the host where we are.
+            return .reply(.upgradeStatus(.init(id: c.id, state: .receiving, offset: cur.size)))
+        }
+        let written = data.withUnsafeBytes { write(cur.fd, $0.baseAddress, $0.count) }
+        guard written == data.count else {
+            let why = "cannot write the staged binary: errno \(errno)"
+            abandon(delete: true)
+            return .reply(.upgradeStatus(.init(id: c.id, state: .refused, reason: why)))
+        }
+        cur.size += data.count
+        current = cur
+        guard cur.size == cur.manifest.size else {
+            return .reply(.upgradeStatus(.init(id: c.id, state: .receiving, offset: cur.size)))
+        }
+        return finish(cur.id, cur.manifest, cur.trialMs)
+    }
+
+    private func finish(_ id: UInt64, _ m: AgentPackageManifest, _ trialMs: Int) -> Outcome {
+        let path = partPath(m.sha256)
+        abandon()
+        do {
+            guard let bytes = Self.readFile(path) else { throw PackageError.sizeMismatch(expected: m.size, actual: 0) }
+            try AgentPackage.verify(m, binary: bytes, trusted: trustedKeys)
+        } catch {
+            unlink(path)
+            log("upgrade to \(m.version.clippedForLog) refused: \(error)")
+            return .reply(.upgradeStatus(.init(id: id, state: .refused, offset: 0, reason: "\(error)")))
+        }
+        return .install(Ready(id: id, manifest: m, path: path, trialTimeoutMs: trialMs))
+    }
+
+    /// Stops receiving (the host went away); the staged part stays for a resume.
+    func abandon(delete: Bool = false) {
+        if let cur = current {
+            close(cur.fd)
+            if delete { unlink(partPath(cur.manifest.sha256)) }
+        }
+        current = nil
+    }
+
+    private func partPath(_ sha: String) -> String { "\(stagingDirectory)/vigil-agent-\(sha).part" }
+
+    private func removeStaged(except sha: String) {
+        guard let dir = opendir(stagingDirectory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name.hasPrefix("vigil-agent-") && name.hasSuffix(".part") && !name.contains(sha) {
+                unlink("\(stagingDirectory)/\(name)")
+            }
+        }
+    }
+
+    static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &buf, buf.count)
+            if n > 0 { out += buf[0..<n] } else if n < 0 && errno == EINTR { continue } else { break }
+        }
+        return out
+    }
+}
+
+extension String {
+    var clippedForLog: String { String(unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.prefix(64).map(Character.init)) }
+}
