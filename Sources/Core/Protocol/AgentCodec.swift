@@ -8,7 +8,7 @@ public enum AgentCodec {
 
     public static func encode(_ message: AgentMessage) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // base64 upgrade chunks: "\/" would double their size
         // Encoding our own value types cannot fail.
         let data = (try? encoder.encode(message)) ?? Data()
         return Array(data) + [UInt8(ascii: "\n")]

@@ -34,6 +34,7 @@ enum UpgradeInstaller {
             unlink(newPath)
             return Failure(description: "cannot replace \(selfPath): errno \(errno)")
         }
+        unlink(ready.path)   // exec skips the deferred clean-up
         log("upgraded to \(ready.manifest.version); previous build kept as \(prevPath)")
         let args = CommandLine.arguments.map { strdup($0) } + [nil]
         execv(selfPath, args)

@@ -44,6 +44,9 @@ actor AgentRequests {
         }
     }
 
+    /// Whether vigild waits for any reply from this VM's agent.
+    func hasPending(vm uuid: String) -> Bool { !(pending[uuid]?.isEmpty ?? true) }
+
     /// Delivers a reply; false when nothing was waiting for it.
     @discardableResult
     func deliver(vm uuid: String, id: UInt64, _ reply: Reply) -> Bool {

@@ -84,7 +84,11 @@ struct AgentSession {
                 case .oversized(let n): complain("dropped a \(n)-byte line (limit \(AgentProtocol.maxLineBytes))"); continue
                 case .resynced: continue
                 }
-                guard limiter.allow() else {
+                // Replies vigild asked for (upgrade acknowledgements, time
+                // probes) come at vigild's own pace: they neither count
+                // against the limit nor are dropped by it.
+                let expected = line.containsReply ? await requests.hasPending(vm: vmUUID) : false
+                guard expected || limiter.allow() else {
                     if limiter.dropped == 1 { complain("message flood, dropping input") }
                     continue
                 }
@@ -145,6 +149,18 @@ struct AgentSession {
             }
         }
         return .closed
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether a line is (claims to be) a reply to a host request.
+    var containsReply: Bool {
+        for needle in [Array("\"upgrade_status\"".utf8), Array("\"time_reply\"".utf8), Array("\"time_adjusted\"".utf8)] {
+            if count >= needle.count, (0...(count - needle.count)).contains(where: { i in self[i..<(i + needle.count)].elementsEqual(needle) }) {
+                return true
+            }
+        }
+        return false
     }
 }
 

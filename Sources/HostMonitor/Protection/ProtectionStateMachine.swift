@@ -47,6 +47,7 @@ where Instant.Duration == Duration, Instant: Sendable {
     private var lastHeartbeat: Instant?
     /// A heartbeat silence already reported, so it is handled once.
     private var silenceReported = false
+    private var quietUntil: Instant?
     private var recoveries: [Instant]
     private var alerted = false
 
@@ -127,8 +128,15 @@ where Instant.Duration == Duration, Instant: Sendable {
 
     // MARK: agent
 
+    /// The agent will be silent on purpose until `until` (it is restarting
+    /// itself into an upgraded build): silence is not a hang until then.
+    public mutating func expectSilence(until: Instant) {
+        quietUntil = until
+    }
+
     public mutating func agentHello(at now: Instant) {
         guard hasChannel else { return }
+        quietUntil = nil
         agent = .alive
         lastHeartbeat = now
         silenceReported = false
@@ -154,6 +162,7 @@ where Instant.Duration == Duration, Instant: Sendable {
     public mutating func tick(at now: Instant) -> [Action] {
         guard phase == .running, !recovering, !silenceReported,
               agent == .alive || agent == .lost, let last = lastHeartbeat else { return [] }
+        if let quiet = quietUntil, now < quiet { return [] }
         let silent = last.duration(to: now)
         guard silent > .milliseconds(policy.heartbeatWindowMs) else { return [] }
         agent = .lost

@@ -52,7 +52,11 @@ struct AgentRepository: Sendable {
         let target = directory + "/" + name
         let temp = target + ".tmp"
         try Data(bytes).write(to: URL(fileURLWithPath: temp))
-        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: target), withItemAt: URL(fileURLWithPath: temp))
+        // rename(2): atomic, and a package of the same version is replaced whole.
+        guard rename(temp, target) == 0 else {
+            try? FileManager.default.removeItem(atPath: temp)
+            throw RepositoryError("cannot store \(target): errno \(errno)")
+        }
         return manifest
     }
 

@@ -62,6 +62,11 @@ struct AgentUpgrader: Sendable {
                     .upgradeChunk(.init(id: id, offset: offset, data: data))
                 })
             }
+            if status.state == .installing {
+                // The agent goes quiet while the new build is on trial.
+                let quiet = ContinuousClock.now + .milliseconds(trialTimeoutMs) + .seconds(15)
+                await center.mutate(uuid) { $0.machine.expectSilence(until: quiet) }
+            }
             switch status.state {
             case .refused:
                 return done("refused", "refused by the agent: \((status.reason ?? "no reason given").clipped(300))")

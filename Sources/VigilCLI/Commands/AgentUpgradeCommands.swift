@@ -68,18 +68,20 @@ extension AgentCommand {
             let response: APIClient.Response
             if let vm {
                 response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.pathEscaped)/agent/upgrade", body: nil)
-                if global.json { return print(response.text) }
                 results = [try response.decode(Result.self)]
             } else {
                 let body = try JSONEncoder().encode(["batch": batch])
                 response = try await global.client.send(method: .POST, path: "/v1/agents/upgrade", body: Array(body))
-                if global.json { return print(response.text) }
                 struct Body: Decodable { let results: [Result] }
                 results = try response.decode(Body.self).results
             }
-            print(Table.render(header: ["VM", "FROM", "TO", "OUTCOME", "DETAIL"], rows: results.map {
-                [$0.vm, $0.from ?? "-", $0.to ?? "-", $0.outcome, $0.message]
-            }))
+            if global.json {
+                print(response.text)
+            } else {
+                print(Table.render(header: ["VM", "FROM", "TO", "OUTCOME", "DETAIL"], rows: results.map {
+                    [$0.vm, $0.from ?? "-", $0.to ?? "-", $0.outcome, $0.message]
+                }))
+            }
             if results.contains(where: { !["upgraded", "up-to-date"].contains($0.outcome) }) { throw ExitCode(1) }
         }
     }
