@@ -153,7 +153,7 @@ final class Agent {
             }
             if hostConnected && GuestFacts.monotonicMs() >= nextBeat {
                 seq &+= 1
-                send(fd, .heartbeat(.init(seq: seq, uptimeMs: GuestFacts.uptimeMs)))
+                writeAll(fd, HotPath.heartbeat(seq: seq, uptimeMs: GuestFacts.uptimeMs))
                 nextBeat = GuestFacts.monotonicMs() + heartbeatIntervalMs
             }
         }
@@ -176,7 +176,13 @@ final class Agent {
         // For time probes: when the host's bytes reached us.
         let receivedAtNs = WallClock.nowNs()
         for output in framer.feed(buf[0..<n]) {
-            guard case .line(let line) = output, let message = try? AgentCodec.decode(line) else { continue }
+            guard case .line(let line) = output else { continue }
+            if let id = HotPath.syncID(line) {
+                // Pings are answered without the JSON machinery.
+                writeAll(fd, [LineFramer.syncByte] + HotPath.sync(id))
+                continue
+            }
+            guard let message = try? AgentCodec.decode(line) else { continue }
             handle(message, fd: fd, receivedAtNs: receivedAtNs)
         }
         return true
@@ -228,7 +234,10 @@ final class Agent {
     /// Writes one message. A full channel (host not reading) drops it:
     /// heartbeats are only useful when fresh.
     private func send(_ fd: Int32, _ message: AgentMessage) {
-        let bytes = AgentCodec.encode(message)
+        writeAll(fd, AgentCodec.encode(message))
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
         var offset = 0
         var attempts = 0
         while offset < bytes.count {

@@ -68,3 +68,26 @@ import Testing
         #expect(valid <= 200)
     }
 }
+
+/// The hand-rolled hot path agrees with the codec both ways.
+struct HotPathTests {
+    @Test(arguments: [UInt64(0), 7, 1_234_567_890_123])
+    func syncMatchesTheCodec(id: UInt64) throws {
+        let encoded = AgentCodec.encode(.sync(.init(id: id)))
+        #expect(HotPath.sync(id) == encoded)
+        #expect(HotPath.syncID(Array(encoded.dropLast())) == id)
+        #expect(try AgentCodec.decode(Array(HotPath.sync(id).dropLast())) == .sync(.init(id: id)))
+    }
+
+    @Test func heartbeatMatchesTheCodec() throws {
+        let line = HotPath.heartbeat(seq: 42, uptimeMs: 9_000)
+        #expect(line == AgentCodec.encode(.heartbeat(.init(seq: 42, uptimeMs: 9_000))))
+    }
+
+    @Test func anythingElseIsLeftToTheCodec() {
+        for text in [#"{"type": "sync", "body": {"id": 1}}"#, #"{"body":{"id":-1},"type":"sync"}"#,
+                     #"{"body":{"id":},"type":"sync"}"#, #"{"body":{"id":99999999999999999999},"type":"sync"}"#] {
+            #expect(HotPath.syncID(Array(text.utf8)) == nil, "\(text)")
+        }
+    }
+}
