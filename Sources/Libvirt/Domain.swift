@@ -47,6 +47,15 @@ public final class Domain: @unchecked Sendable {
     /// Asks the guest to shut down (ACPI power button by default).
     public func shutdown() throws(LibvirtError) { try check(virDomainShutdown(ptr), "shut down") }
 
+    public enum ShutdownMode: Sendable { case acpi, guestAgent }
+
+    /// Asks the guest to shut down by the ACPI power button, or through the
+    /// qemu-guest-agent channel (vigil-agent --qga or qemu-ga).
+    public func shutdown(mode: ShutdownMode) throws(LibvirtError) {
+        let flags = mode == .acpi ? VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN.rawValue : VIR_DOMAIN_SHUTDOWN_GUEST_AGENT.rawValue
+        try check(virDomainShutdownFlags(ptr, UInt32(flags)), "shut down")
+    }
+
     /// Powers the domain off at once. `graceful` asks QEMU to flush first.
     public func destroy(graceful: Bool = false) throws(LibvirtError) {
         let flags = graceful ? VIR_DOMAIN_DESTROY_GRACEFUL.rawValue : 0

@@ -95,3 +95,46 @@ import TestSupport
         #expect(daemon.process.isRunning)
     }
 }
+
+/// Power actions through vigild on libvirt's test driver: each step and the
+/// state it leaves, and the refusals that say what to do instead.
+@Suite struct PowerTests {
+    func state(_ daemon: DaemonProcess, _ args: [String]) throws -> VMSummary {
+        let r = try daemon.vigil(["vm"] + args + ["--json"])
+        guard r.status == 0 else { throw TestbedError("vigil vm \(args) failed: \(r.stderr)") }
+        return try JSONDecoder().decode(VMSummary.self, from: Data(r.stdout.utf8))
+    }
+
+    @Test func lifecycleStepsAndRefusals() throws {
+        let dir = try TemporaryDirectory("vd")
+        defer { dir.remove() }
+        let daemon = try DaemonProcess(connect: "test:///default", directory: dir)
+        defer { daemon.stop() }
+
+        #expect(try state(daemon, ["pause", "test"]).state == "paused")
+        #expect(try state(daemon, ["resume", "test"]).state == "running")
+
+        let unforced = try daemon.vigil(["vm", "poweroff", "test"])
+        #expect(unforced.status != 0)
+        #expect(unforced.stderr.contains("--force") && unforced.stderr.contains("shutdown"), "\(unforced.stderr)")
+        #expect(try state(daemon, ["poweroff", "test", "--force"]).state == "shutoff")
+
+        let reboot = try daemon.vigil(["vm", "reboot", "test"])
+        #expect(reboot.status != 0 && reboot.stderr.contains("use start"), "\(reboot.stderr)")
+        #expect(try state(daemon, ["start", "test"]).state == "running")
+
+        #expect(try state(daemon, ["hibernate", "test"]).state == "shutoff")
+        let start = try daemon.vigil(["vm", "start", "test"])
+        #expect(start.status != 0 && start.stderr.contains("wake"), "\(start.stderr)")
+        #expect(try state(daemon, ["wake", "test"]).state == "running")
+
+        #expect(try state(daemon, ["shutdown", "test"]).state == "shutoff")
+        let resume = try daemon.vigil(["vm", "resume", "test"])
+        #expect(resume.status != 0 && resume.stderr.contains("use start"), "\(resume.stderr)")
+
+        #expect(try state(daemon, ["autostart", "test", "on"]).autostart == true)
+        #expect(try state(daemon, ["autostart", "test", "off"]).autostart == false)
+        let events = try daemon.events(vm: "test").filter { $0.kind == "admin" }.map { $0.action ?? "" }
+        #expect(events == ["pause", "resume", "poweroff", "start", "hibernate", "wake", "shutdown"])
+    }
+}

@@ -10,9 +10,12 @@ public struct VMSummary: Codable, Sendable, Equatable {
     /// From the agent's hello, when one arrived.
     public var agentVersion: String?
     public var guestOS: String?
+    /// Started with the host (libvirt autostart).
+    public var autostart: Bool?
 
     public init(name: String, uuid: String, state: String, stateReason: String, agent: AgentState,
-                agentVersion: String? = nil, guestOS: String? = nil) {
+                agentVersion: String? = nil, guestOS: String? = nil, autostart: Bool? = nil) {
+        self.autostart = autostart
         self.name = name
         self.uuid = uuid
         self.state = state

@@ -76,6 +76,20 @@ enum APIRoutes {
             }
             return try await monitor.setSettings(vm: try context.parameters.require("vm"), change)
         }
+        router.post("/v1/vms/:vm/power") { request, context in
+            guard let body = try? await request.decode(as: PowerRequest.self, context: context) else {
+                throw APIError.badRequest("send {\"action\": ACTION} with ACTION one of "
+                                          + PowerAction.allCases.map(\.rawValue).joined(separator: ", "),
+                                          hint: "see 'vigil vm --help'")
+            }
+            return try await monitor.power(vm: try context.parameters.require("vm"), body)
+        }
+        router.put("/v1/vms/:vm/autostart") { request, context in
+            guard let body = try? await request.decode(as: AutostartRequest.self, context: context) else {
+                throw APIError.badRequest("send {\"enabled\": true|false}", hint: "vigil vm autostart VM on|off")
+            }
+            return try await monitor.setAutostart(vm: try context.parameters.require("vm"), enabled: body.enabled)
+        }
         router.get("/v1/agent-repo") { _, _ in monitor.repoList() }
         router.post("/v1/agent-repo") { request, context in
             guard let body = try? await request.decode(as: RepoAddRequest.self, context: context) else {

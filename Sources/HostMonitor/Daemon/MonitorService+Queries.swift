@@ -29,7 +29,8 @@ extension MonitorService {
             let tracked = await center.tracked(d.uuid)
             result.append(VMSummary(name: d.name, uuid: d.uuid, state: d.state.state.description,
                                     stateReason: d.state.reasonName, agent: agentState(d, tracked),
-                                    agentVersion: tracked?.hello?.agentVersion, guestOS: tracked?.hello?.os))
+                                    agentVersion: tracked?.hello?.agentVersion, guestOS: tracked?.hello?.os,
+                                    autostart: d.autostart))
         }
         return result
     }
@@ -269,5 +270,38 @@ extension MonitorService {
             if batchResults.contains(where: { !["upgraded", "up-to-date"].contains($0.outcome) }) { stopped = true }
         }
         return results
+    }
+}
+
+// MARK: - power
+
+extension MonitorService {
+    /// Carries out a power action and returns the VM as it is afterwards.
+    public func power(vm: String, _ request: PowerRequest) async throws -> VMSummary {
+        let conn = try connection()
+        let (uuid, name) = try await executor.run { () throws -> (String, String) in
+            let dom = try conn.domain(nameOrUUID: vm)
+            try PowerControl.perform(request.action, force: request.force ?? false, on: dom)
+            return (dom.uuid, dom.name)
+        }
+        events.record(vmUUID: uuid, vmName: name, kind: "admin", message: "\(request.action.rawValue) requested",
+                      action: request.action.rawValue, outcome: "succeeded")
+        guard let summary = try await vmList().first(where: { $0.uuid == uuid }) else {
+            throw APIError.notFound("VM \(name) vanished", hint: "list VMs with 'vigil vm list'")
+        }
+        return summary
+    }
+
+    public func setAutostart(vm: String, enabled: Bool) async throws -> VMSummary {
+        let conn = try connection()
+        let uuid = try await executor.run { () throws -> String in
+            let dom = try conn.domain(nameOrUUID: vm)
+            try dom.setAutostart(enabled)
+            return dom.uuid
+        }
+        guard let summary = try await vmList().first(where: { $0.uuid == uuid }) else {
+            throw APIError.notFound("VM \(vm) vanished", hint: "list VMs with 'vigil vm list'")
+        }
+        return summary
     }
 }

@@ -363,8 +363,10 @@ struct DomainSnapshot: Sendable {
     let policy: ProtectionPolicy
     let hasOwnPolicy: Bool
     let settings: VMSettings
+    let autostart: Bool
 
     init(dom: Domain, defaults: ProtectionPolicy) throws {
+        autostart = (try? dom.autostart) ?? false
         uuid = dom.uuid
         name = dom.name
         state = try dom.state()
