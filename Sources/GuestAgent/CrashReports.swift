@@ -33,11 +33,31 @@ enum CrashReports {
         return found.sorted { $0.0 < $1.0 }
     }
 
-    /// The end of the log, where the panic message and backtrace are.
+    /// What the host should see: from the last crash marker (the panic or
+    /// oops line, then its backtrace) when there is one, else the log's end.
     static func excerpt(_ text: String) -> String {
         let utf8 = Array(text.utf8)
         guard utf8.count > maxExcerpt else { return text }
+        let markers = ["Kernel panic", "sysrq: Trigger a crash", "Oops", "BUG:"].map { Array($0.utf8) }
+        var start: Int?
+        for marker in markers {
+            guard let at = lastIndex(of: marker, in: utf8) else { continue }
+            // Back to the start of that line.
+            let lineStart = utf8[..<at].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? at
+            start = min(start ?? lineStart, lineStart)
+        }
+        if let start { return String(decoding: utf8[start...].prefix(maxExcerpt), as: UTF8.self) }
         return String(decoding: utf8.suffix(maxExcerpt), as: UTF8.self)
+    }
+
+    private static func lastIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var i = haystack.count - needle.count
+        while i >= 0 {
+            if haystack[i] == needle[0] && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i -= 1
+        }
+        return nil
     }
 
     static func remove(_ path: String) { unlink(path) }

@@ -76,6 +76,15 @@ enum APIRoutes {
             }
             return try await monitor.setSettings(vm: try context.parameters.require("vm"), change)
         }
+        router.post("/v1/vms") { request, context in
+            let body: VMCreateRequest
+            do {
+                body = try await request.decode(as: VMCreateRequest.self, context: context)
+            } catch {
+                throw APIError.badRequest("the body is not a VM description: \(error)", hint: "see docs/api.md (VMCreateRequest)")
+            }
+            return try await monitor.createVM(body)
+        }
         router.post("/v1/vms/:vm/power") { request, context in
             guard let body = try? await request.decode(as: PowerRequest.self, context: context) else {
                 throw APIError.badRequest("send {\"action\": ACTION} with ACTION one of "

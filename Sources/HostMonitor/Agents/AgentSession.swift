@@ -125,7 +125,7 @@ struct AgentSession {
                     crashReports += 1
                     guard crashReports == 1 else { complain("repeated crash report"); continue }
                     events.record(vmUUID: vmUUID, vmName: vmName, kind: "guest",
-                                  message: "guest reports an earlier crash (\(report.source.clipped(64))): \(report.excerpt.clippedTail(2048))")
+                                  message: "guest reports an earlier crash (\(report.source.clipped(64))): \(report.excerpt.clipped(4096))")
                 case .timeReply(let r):
                     if await !requests.deliver(vm: vmUUID, id: r.id, .init(message: message, receivedAtNs: receivedAtNs)) {
                         complain("time reply nobody asked for")
@@ -190,11 +190,6 @@ struct RateLimiter {
 }
 
 extension String {
-    /// Printable characters only, the last `max` of them (a crash log's end holds the panic).
-    func clippedTail(_ max: Int) -> String {
-        String(String.UnicodeScalarView(unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F || $0 == "\n" }.suffix(max)))
-    }
-
     /// Printable characters only, at most `max` of them.
     func clipped(_ max: Int) -> String {
         String(String.UnicodeScalarView(unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F || $0 == "\n" }.prefix(max)))

@@ -305,3 +305,48 @@ extension MonitorService {
         return summary
     }
 }
+
+// MARK: - create
+
+extension MonitorService {
+    /// Creates disks and defines the VM; on any failure removes what it made,
+    /// so no half-made VM or orphaned disk is left.
+    public func createVM(_ request: VMCreateRequest) async throws -> VMSummary {
+        let problems = VMBuilder.problems(request)
+        guard problems.isEmpty else {
+            throw APIError.badRequest("cannot create VM: " + problems.joined(separator: "; "), hint: "see 'vigil vm create --help'")
+        }
+        let conn = try connection()
+        let uuid = try await executor.run { () throws -> String in
+            if (try? conn.domain(named: request.name)) != nil {
+                throw APIError.conflict("a VM named \(request.name) exists", hint: "choose another name")
+            }
+            var made: [String] = []
+            do {
+                for i in request.disks.indices {
+                    let path = VMBuilder.diskPath(request, i)
+                    try VMBuilder.createDisk(path, sizeGiB: request.disks[i].sizeGiB)
+                    made.append(path)
+                }
+                let dom = try conn.define(xml: VMBuilder.xml(request))
+                if request.start == true {
+                    do { try dom.create() } catch {
+                        try? dom.undefine()
+                        throw error
+                    }
+                }
+                return dom.uuid
+            } catch {
+                for path in made { try? FileManager.default.removeItem(atPath: path) }
+                throw error
+            }
+        }
+        events.record(vmUUID: uuid, vmName: request.name, kind: "admin",
+                      message: "created: \(request.vcpus) vCPU, \(request.memoryMiB) MiB, \(request.disks.count) disk(s), \(request.nics.count) NIC(s)",
+                      action: "create", outcome: "succeeded")
+        guard let summary = try await vmList().first(where: { $0.uuid == uuid }) else {
+            throw APIError.notFound("VM \(request.name) vanished", hint: "list VMs with 'vigil vm list'")
+        }
+        return summary
+    }
+}

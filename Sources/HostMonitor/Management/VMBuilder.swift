@@ -1,0 +1,114 @@
+import Core
+import Foundation
+
+/// Turns a `VMCreateRequest` into checked parameters, disk files and a
+/// domain definition with what Vigil needs (pvpanic, on_crash=preserve,
+/// the agent channels). Every problem is reported at once, before anything
+/// is created.
+enum VMBuilder {
+    static func problems(_ r: VMCreateRequest) -> [String] {
+        var p: [String] = []
+        if r.name.isEmpty || r.name.count > 64 || !r.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
+            p.append("name must be 1-64 letters, digits, '-', '_' or '.', got '\(r.name)'")
+        }
+        if !(1...256).contains(r.vcpus) { p.append("vcpus must be 1 to 256, got \(r.vcpus)") }
+        if !(32...4_194_304).contains(r.memoryMiB) { p.append("memory must be 32 MiB to 4 TiB, got \(r.memoryMiB) MiB") }
+        if r.disks.count > 16 { p.append("at most 16 disks") }
+        for (i, d) in r.disks.enumerated() {
+            if !(d.sizeGiB > 0 && d.sizeGiB <= 65_536) { p.append("disk \(i + 1): size must be above 0 and at most 65536 GiB") }
+            var isDir: ObjCBool = false
+            if !d.directory.hasPrefix("/") || !FileManager.default.fileExists(atPath: d.directory, isDirectory: &isDir) || !isDir.boolValue {
+                p.append("disk \(i + 1): storage directory '\(d.directory)' does not exist (give an absolute path)")
+            }
+        }
+        for (i, n) in r.nics.enumerated() {
+            switch n.kind {
+            case "user": break
+            case "network", "bridge":
+                if (n.source ?? "").isEmpty { p.append("nic \(i + 1): \(n.kind) needs a name, e.g. \(n.kind)=default") }
+            default: p.append("nic \(i + 1): kind must be user, network or bridge, got '\(n.kind)'")
+            }
+            if let mac = n.mac, mac.split(separator: ":").count != 6 || !mac.split(separator: ":").allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) {
+                p.append("nic \(i + 1): MAC must look like 52:54:00:12:34:56, got '\(mac)'")
+            }
+        }
+        let devices = ["hd", "network", "cdrom"]
+        for b in r.boot where !devices.contains(b) { p.append("boot device must be hd, network or cdrom, got '\(b)'") }
+        if let t = r.virtType, !["kvm", "qemu"].contains(t) { p.append("virt type must be kvm or qemu, got '\(t)'") }
+        return p
+    }
+
+    static func diskPath(_ r: VMCreateRequest, _ i: Int) -> String {
+        let dir = r.disks[i].directory.hasSuffix("/") ? String(r.disks[i].directory.dropLast()) : r.disks[i].directory
+        return "\(dir)/\(r.name)-disk\(i + 1).qcow2"
+    }
+
+    static func xml(_ r: VMCreateRequest) -> String {
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: "'", with: "&apos;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        let boots = r.boot.map { "    <boot dev='\($0)'/>" }.joined(separator: "\n")
+        let disks = r.disks.indices.map { i in
+            """
+                <disk type='file' device='disk'>
+                  <driver name='qemu' type='qcow2'/>
+                  <source file='\(esc(diskPath(r, i)))'/>
+                  <target dev='vd\(Character(UnicodeScalar(UInt8(97 + i))))' bus='virtio'/>
+                </disk>
+            """
+        }.joined(separator: "\n")
+        let nics = r.nics.map { n -> String in
+            let mac = n.mac.map { "\n      <mac address='\(esc($0))'/>" } ?? ""
+            let source = switch n.kind {
+            case "network": "\n      <source network='\(esc(n.source ?? ""))'/>"
+            case "bridge": "\n      <source bridge='\(esc(n.source ?? ""))'/>"
+            default: ""
+            }
+            return "    <interface type='\(n.kind == "user" ? "user" : n.kind)'>\(mac)\(source)\n      <model type='virtio'/>\n    </interface>"
+        }.joined(separator: "\n")
+        return """
+        <domain type='\(r.virtType ?? "kvm")'>
+          <name>\(esc(r.name))</name>
+          <memory unit='MiB'>\(r.memoryMiB)</memory>
+          <vcpu>\(r.vcpus)</vcpu>
+          <os>
+            <type arch='x86_64'>hvm</type>
+        \(boots)
+          </os>
+          <features><acpi/></features>
+          <on_poweroff>destroy</on_poweroff>
+          <on_reboot>restart</on_reboot>
+          <on_crash>preserve</on_crash>
+          <devices>
+        \(disks)
+        \(nics)
+            <serial type='pty'><target port='0'/></serial>
+            <console type='pty'><target type='serial' port='0'/></console>
+            <channel type='unix'><source mode='bind'/><target type='virtio' name='\(AgentProtocol.channelName)'/></channel>
+            <channel type='unix'><source mode='bind'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+            <panic model='isa'/>
+          </devices>
+        </domain>
+        """
+    }
+
+    /// Creates a qcow2 file of `sizeGiB` (qemu-img, as libvirt's own tools do).
+    static func createDisk(_ path: String, sizeGiB: Double) throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw APIError.conflict("\(path) already exists", hint: "choose another VM name or storage directory; Vigil never overwrites a disk")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
+        p.arguments = ["create", "-q", "-f", "qcow2", path, "\(Int64(sizeGiB * 1024 * 1024))K"]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            try? FileManager.default.removeItem(atPath: path)
+            throw APIError(.internalServerError, "qemu-img could not create \(path): \(message)", hint: "check free space and permissions")
+        }
+    }
+}

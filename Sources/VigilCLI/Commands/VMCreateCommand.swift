@@ -1,0 +1,54 @@
+import ArgumentParser
+import Core
+import Foundation
+
+extension VMCommand {
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a VM from parameters (new qcow2 disks, NICs, boot order).",
+            discussion: """
+                The VM gets what Vigil's protection needs: a pvpanic device, on_crash=preserve, \
+                and the vigil-agent and qemu-guest-agent channels. If anything fails, the disks \
+                made so far are removed and nothing is defined.
+                Example: vigil vm create web1 --vcpus 2 --memory 2048 --disk 20@/srv/vms --nic network=default --boot hd,network
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Name of the new VM.") var name: String
+        @Option(help: "Virtual CPUs.") var vcpus = 1
+        @Option(help: "Memory in MiB.") var memory = 1024
+        @Option(help: "A new disk: SIZE_GiB@DIRECTORY (repeatable; the first is vda).") var disk: [String] = []
+        @Option(help: "A NIC: user, network=NAME or bridge=NAME, optionally ,mac=XX:… (repeatable).") var nic: [String] = []
+        @Option(help: "Boot order, comma-separated: hd, network, cdrom.") var boot = "hd"
+        @Option(help: "libvirt domain type: kvm or qemu (TCG).") var virtType = "kvm"
+        @Flag(help: "Start it once defined.") var start = false
+
+        func run() async throws {
+            let disks = try disk.map { spec -> VMCreateRequest.DiskSpec in
+                let parts = spec.split(separator: "@", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let size = Double(parts[0].trimmingCharacters(in: CharacterSet(charactersIn: "gG"))) else {
+                    throw ValidationError("--disk takes SIZE_GiB@DIRECTORY, e.g. 20@/srv/vms; got '\(spec)'")
+                }
+                return .init(sizeGiB: size, directory: URL(fileURLWithPath: parts[1]).standardizedFileURL.path)
+            }
+            let nics = try nic.map { spec -> VMCreateRequest.NICSpec in
+                var n = VMCreateRequest.NICSpec(kind: "")
+                for field in spec.split(separator: ",") {
+                    let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
+                    switch kv[0] {
+                    case "user": n.kind = "user"
+                    case "network", "bridge" where kv.count == 2: n.kind = kv[0]; n.source = kv[1]
+                    case "mac" where kv.count == 2: n.mac = kv[1]
+                    default: throw ValidationError("--nic takes user, network=NAME or bridge=NAME[,mac=…]; got '\(spec)'")
+                    }
+                }
+                return n
+            }
+            let request = VMCreateRequest(name: name, vcpus: vcpus, memoryMiB: memory, disks: disks, nics: nics,
+                                          boot: boot.split(separator: ",").map(String.init), virtType: virtType, start: start)
+            let response = try await global.client.send(method: .POST, path: "/v1/vms", body: Array(try JSONEncoder().encode(request)))
+            if global.json { return print(response.text) }
+            let v = try response.decode(VMSummary.self)
+            print("created \(v.name) (\(v.uuid)): \(v.state)")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Core
+import Foundation
+import Libvirt
+import Testing
+import TestSupport
+
+/// `vigil vm create` against the real libvirtd: the definition and the qcow2
+/// disks it makes, and the refusals that leave nothing behind.
+@Suite(.serialized, .enabled(if: Testbed.enabled, Testbed.skipReason))
+struct VMCreateTests {
+    @Test func createsAndStartsAVMFromParameters() async throws {
+        let conn = try Connection(uri: "qemu:///system")
+        let dir = try TemporaryDirectory("vk")
+        defer { dir.remove() }
+        let store = try TemporaryDirectory("vks")
+        defer { store.remove() }
+        chmod(store.path, 0o755)
+        let daemon = try DaemonProcess(connect: "qemu:///system", directory: dir)
+        defer { daemon.stop() }
+        let name = "vk-\(UUID().uuidString.prefix(6).lowercased())"
+        defer {
+            if let d = try? conn.domain(named: name) { try? d.destroy(); try? d.undefine() }
+        }
+
+        let r = try daemon.vigil(["vm", "create", name, "--vcpus", "2", "--memory", "256", "--disk", "1@\(store.path)",
+                                  "--nic", "user", "--nic", "user,mac=52:54:00:aa:bb:cc", "--boot", "hd,network",
+                                  "--virt-type", "qemu", "--start", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let vm = try JSONDecoder().decode(VMSummary.self, from: Data(r.stdout.utf8))
+        #expect(vm.state == "running")
+
+        let xml = try conn.domain(named: name).xml()
+        #expect(xml.contains("<vcpu placement='static'>2</vcpu>"), "\(xml)")
+        #expect(xml.contains("<memory unit='KiB'>262144</memory>"))
+        #expect(xml.contains("<boot dev='hd'/>\n    <boot dev='network'/>"))
+        #expect(xml.contains("52:54:00:aa:bb:cc"))
+        #expect(xml.components(separatedBy: "<interface type='user'>").count == 3)
+        #expect(xml.contains("<on_crash>preserve</on_crash>") && xml.contains("<panic model='isa'"))
+        #expect(xml.contains("org.vigil.agent.0") && xml.contains("org.qemu.guest_agent.0"))
+        let disk = store.path + "/\(name)-disk1.qcow2"
+        let info = try ProcessRunner.run(["qemu-img", "info", "-U", "--output=json", disk])
+        #expect(info.stdout.contains("\"virtual-size\": 1073741824") && info.stdout.contains("\"format\": \"qcow2\""), "\(info.stdout)")
+        #expect(try daemon.events(vm: name).contains { $0.action == "create" })
+
+        // The same name again: refused, and no second disk appears.
+        let again = try daemon.vigil(["vm", "create", name, "--disk", "1@\(store.path)", "--virt-type", "qemu"])
+        #expect(again.status != 0 && again.stderr.contains("exists"), "\(again.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.path).count == 1)
+    }
+
+    @Test func badParametersAreAllReportedAndNothingIsMade() throws {
+        let dir = try TemporaryDirectory("vk")
+        defer { dir.remove() }
+        let store = try TemporaryDirectory("vks")
+        defer { store.remove() }
+        let daemon = try DaemonProcess(connect: "qemu:///system", directory: dir)
+        defer { daemon.stop() }
+        let r = try daemon.vigil(["vm", "create", "bad name", "--memory", "8", "--disk", "1@\(store.path)",
+                                  "--disk", "1@/nonexistent/dir", "--nic", "bridge=br0,mac=zz", "--boot", "floppy"])
+        #expect(r.status != 0)
+        for text in ["name must be", "memory must be", "/nonexistent/dir", "MAC must", "boot device"] {
+            #expect(r.stderr.contains(text), "missing '\(text)' in: \(r.stderr)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.path).isEmpty)
+    }
+}
