@@ -125,7 +125,7 @@ struct AgentSession {
                     crashReports += 1
                     guard crashReports == 1 else { complain("repeated crash report"); continue }
                     events.record(vmUUID: vmUUID, vmName: vmName, kind: "guest",
-                                  message: "guest reports an earlier crash (\(report.source.clipped(64))): \(report.excerpt.clipped(4096))")
+                                  message: "guest reports an earlier crash (\(report.source.clipped(64))): \(report.excerpt.clipped(2048))")
                 case .timeReply(let r):
                     if await !requests.deliver(vm: vmUUID, id: r.id, .init(message: message, receivedAtNs: receivedAtNs)) {
                         complain("time reply nobody asked for")
