@@ -66,7 +66,7 @@ final class Agent {
                 sleep(1)
                 continue
             }
-            enableSIGIO(fd)
+            PortIO.enableSIGIO(fd)
             session(fd: fd)
             close(fd)
             upgrades.abandon()
@@ -237,28 +237,7 @@ final class Agent {
         writeAll(fd, AgentCodec.encode(message))
     }
 
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-        var offset = 0
-        var attempts = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                offset += n
-            } else if n < 0 && (errno == EAGAIN || errno == EINTR) && attempts < 50 {
-                attempts += 1
-                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&pfd, 1, 20)
-            } else {
-                return
-            }
-        }
-    }
-
-    private func enableSIGIO(_ fd: Int32) {
-        _ = fcntl(fd, F_SETOWN, getpid())
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC)
-    }
-
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) { PortIO.writeAll(fd, bytes, attempts: 50) }
 }
 
 func log(_ message: String) {

@@ -18,14 +18,8 @@ enum CrashReports {
     }
 
     static func records() -> [(String, AgentMessage.CrashReport)] {
-        guard let dir = opendir(pstoreDirectory) else { return [] }
-        defer { closedir(dir) }
         var found: [(String, AgentMessage.CrashReport)] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            guard name.hasPrefix("dmesg-") else { continue }
+        for name in SysFiles.entries(pstoreDirectory) where name.hasPrefix("dmesg-") {
             let path = "\(pstoreDirectory)/\(name)"
             guard let text = GuestFacts.readFile(path, max: 256 * 1024) else { continue }
             found.append((path, .init(source: "pstore:\(name)", excerpt: excerpt(text))))

@@ -7,13 +7,7 @@ enum PortLocator {
         if let device { return access(device, F_OK) == 0 ? device : nil }
         let link = "/dev/virtio-ports/\(channel)"
         if access(link, F_OK) == 0 { return link }
-        guard let dir = opendir("/sys/class/virtio-ports") else { return nil }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            guard name.hasPrefix("vport") else { continue }
+        for name in SysFiles.entries("/sys/class/virtio-ports") where name.hasPrefix("vport") {
             let portName = GuestFacts.readFile("/sys/class/virtio-ports/\(name)/name")?
                 .filter { !$0.isWhitespace }
             if portName == channel, access("/dev/\(name)", F_OK) == 0 { return "/dev/\(name)" }

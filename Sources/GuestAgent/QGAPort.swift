@@ -29,8 +29,7 @@ final class QGAPort {
             retryAtMs = now + 30_000
             return
         }
-        _ = fcntl(opened, F_SETOWN, getpid())
-        _ = fcntl(opened, F_SETFL, fcntl(opened, F_GETFL) | O_ASYNC)
+        PortIO.enableSIGIO(opened)
         fd = opened
         hungUp = false
         server = QGAServer(version: AgentBuild.version)
@@ -62,21 +61,7 @@ final class QGAPort {
         fd = -1
     }
 
-    private func writeAll(_ bytes: [UInt8]) {
-        var offset = 0, attempts = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                offset += n
-            } else if n < 0 && (errno == EAGAIN || errno == EINTR) && attempts < 100 {
-                attempts += 1
-                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&pfd, 1, 20)
-            } else {
-                return
-            }
-        }
-    }
+    private func writeAll(_ bytes: [UInt8]) { PortIO.writeAll(fd, bytes, attempts: 100) }
 
     private func note(_ message: String) {
         guard message != announced else { return }
@@ -102,10 +87,7 @@ enum GuestPower {
     }
 
     private static func spawn(_ argv: [String]) -> Bool {
-        var pid: pid_t = 0
-        let cargs = argv.map { strdup($0) } + [nil]
-        defer { cargs.forEach { free($0) } }
-        guard posix_spawn(&pid, argv[0], nil, nil, cargs, environ) == 0 else { return false }
+        guard case .success(let pid) = PortIO.spawn(argv) else { return false }
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)
         return status == 0

@@ -11,10 +11,15 @@ struct ClusterTests {
     static let host1 = "qemu+tcp://127.0.0.2/system"
     static let host2 = "qemu+tcp://127.0.0.3/system"
 
-    @Test func liveMigratesARunningGuestBetweenHosts() async throws {
+    /// Brings up two hosts; returns their shared storage directory.
+    static func upWithSharedStorage() throws -> String {
         let status = try Testbed.run("cluster", ["up", "2"], timeout: 180)
-        let shared = status.split(separator: "\n").first { $0.hasPrefix("shared=") }
+        return status.split(separator: "\n").first { $0.hasPrefix("shared=") }
             .map { String($0.dropFirst("shared=".count)) } ?? "/var/tmp/vigil-cluster/shared"
+    }
+
+    @Test func liveMigratesARunningGuestBetweenHosts() async throws {
+        let shared = try Self.upWithSharedStorage()
 
         let source = try Connection(uri: Self.host1)
         let destination = try Connection(uri: Self.host2)
@@ -63,9 +68,7 @@ struct ClusterTests {
     /// on host 2 (disks on shared storage), where host 2's vigild sees its
     /// agent come back.
     @Test func panicUnderMigratePolicyRestartsTheGuestOnThePeer() async throws {
-        let status = try Testbed.run("cluster", ["up", "2"], timeout: 180)
-        let shared = status.split(separator: "\n").first { $0.hasPrefix("shared=") }
-            .map { String($0.dropFirst("shared=".count)) } ?? "/var/tmp/vigil-cluster/shared"
+        let shared = try Self.upWithSharedStorage()
         let fast = ["--default-heartbeat-interval", "0.5", "--default-misses", "4", "--default-min-uptime", "0"]
         let dir1 = try TemporaryDirectory("vc1"), dir2 = try TemporaryDirectory("vc2")
         defer { dir1.remove(); dir2.remove() }
@@ -113,9 +116,7 @@ struct ClusterTests {
     /// A guest whose clock is 3 s off live-migrates to host 2: vigild there
     /// syncs it as soon as the agent says hello on the new host.
     @Test func clockIsSyncedAfterLiveMigration() async throws {
-        let status = try Testbed.run("cluster", ["up", "2"], timeout: 180)
-        let shared = status.split(separator: "\n").first { $0.hasPrefix("shared=") }
-            .map { String($0.dropFirst("shared=".count)) } ?? "/var/tmp/vigil-cluster/shared"
+        let shared = try Self.upWithSharedStorage()
         let dir2 = try TemporaryDirectory("vc2")
         defer { dir2.remove() }
         let vigild2 = try DaemonProcess(connect: "qemu:///system", directory: dir2,

@@ -239,6 +239,18 @@ public enum AgentMessage: Codable, Sendable, Equatable {
     }
 }
 
+extension AgentMessage {
+    /// The request id when this is an agent's reply to a host request.
+    public var replyID: UInt64? {
+        switch self {
+        case .timeReply(let r): r.id
+        case .timeAdjusted(let r): r.id
+        case .upgradeStatus(let r): r.id
+        default: nil
+        }
+    }
+}
+
 public enum AgentProtocol {
     public static let version = 1
     /// The virtio-serial channel name the agent listens on.

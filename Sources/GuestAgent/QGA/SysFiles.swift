@@ -4,6 +4,11 @@ import Glibc
 /// several read() chunks, so read until EOF (bounded).
 enum SysFiles {
     static func read(_ path: String, max: Int = 1 << 20) -> String? {
+        bytes(path, max: max).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// At most `max` bytes of a file (read until EOF).
+    static func bytes(_ path: String, max: Int) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -15,7 +20,7 @@ enum SysFiles {
             guard n > 0 else { break }
             bytes += chunk[0..<n]
         }
-        return String(decoding: bytes.prefix(max), as: UTF8.self)
+        return Array(bytes.prefix(max))
     }
 
     /// The first line of a sysfs attribute, trimmed (e.g. "12345\n" -> "12345").

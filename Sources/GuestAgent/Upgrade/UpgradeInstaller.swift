@@ -51,13 +51,13 @@ enum UpgradeInstaller {
         let (readEnd, writeEnd) = (fds[0], fds[1])
         _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
         defer { close(readEnd) }
-        let argv = [path] + CommandLine.arguments.dropFirst() + ["--upgrade-trial-fd", "\(writeEnd)"]
-        let cargs = argv.map { strdup($0) } + [nil]
-        defer { cargs.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, nil, nil, cargs, environ)
+        let spawned = PortIO.spawn([path] + CommandLine.arguments.dropFirst() + ["--upgrade-trial-fd", "\(writeEnd)"])
         close(writeEnd)
-        guard rc == 0 else { return Failure(description: "the new build does not start: \(String(cString: strerror(rc)))") }
+        let pid: pid_t
+        switch spawned {
+        case .success(let p): pid = p
+        case .failure(let error): return Failure(description: "the new build does not start: \(error)")
+        }
         var pfd = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
         var answer = [UInt8](repeating: 0, count: 8)
         var got = 0
@@ -84,7 +84,7 @@ enum UpgradeInstaller {
     }
 
     private static func copy(_ from: String, to: String) -> Bool {
-        guard let bytes = UpgradeReceiver.readFile(from) else { return false }
+        guard let bytes = SysFiles.bytes(from, max: UpgradeReceiver.maxBytes) else { return false }
         unlink(to)
         let fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
         guard fd >= 0 else { return false }

@@ -93,7 +93,7 @@ final class UpgradeReceiver {
         let path = partPath(m.sha256)
         abandon()
         do {
-            guard let bytes = Self.readFile(path) else { throw PackageError.sizeMismatch(expected: m.size, actual: 0) }
+            guard let bytes = SysFiles.bytes(path, max: Self.maxBytes) else { throw PackageError.sizeMismatch(expected: m.size, actual: 0) }
             try AgentPackage.verify(m, binary: bytes, trusted: trustedKeys)
         } catch {
             unlink(path)
@@ -115,27 +115,10 @@ final class UpgradeReceiver {
     private func partPath(_ sha: String) -> String { "\(stagingDirectory)/vigil-agent-\(sha).part" }
 
     private func removeStaged(except sha: String) {
-        guard let dir = opendir(stagingDirectory) else { return }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name.hasPrefix("vigil-agent-") && name.hasSuffix(".part") && !name.contains(sha) {
-                unlink("\(stagingDirectory)/\(name)")
-            }
+        for name in SysFiles.entries(stagingDirectory)
+        where name.hasPrefix("vigil-agent-") && name.hasSuffix(".part") && !name.contains(sha) {
+            unlink("\(stagingDirectory)/\(name)")
         }
-    }
-
-    static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fd, &buf, buf.count)
-            if n > 0 { out += buf[0..<n] } else if n < 0 && errno == EINTR { continue } else { break }
-        }
-        return out
     }
 }
 

@@ -100,6 +100,10 @@ struct AgentSession {
                     continue
                 }
                 let now = ContinuousClock.now
+                if let id = message.replyID,
+                   await requests.deliver(vm: vmUUID, id: id, .init(message: message, receivedAtNs: receivedAtNs)) {
+                    continue
+                }
                 switch message {
                 case .hello(let raw):
                     let hello = raw.sanitized
@@ -126,16 +130,12 @@ struct AgentSession {
                     guard crashReports == 1 else { complain("repeated crash report"); continue }
                     events.record(vmUUID: vmUUID, vmName: vmName, kind: "guest",
                                   message: "guest reports an earlier crash (\(report.source.clipped(64))): \(report.excerpt.clipped(2048))")
-                case .timeReply(let r):
-                    if await !requests.deliver(vm: vmUUID, id: r.id, .init(message: message, receivedAtNs: receivedAtNs)) {
-                        complain("time reply nobody asked for")
-                    }
-                case .timeAdjusted(let r):
-                    if await !requests.deliver(vm: vmUUID, id: r.id, .init(message: message, receivedAtNs: receivedAtNs)) {
-                        complain("time adjustment reply nobody asked for")
-                    }
+                case .timeReply:
+                    complain("time reply nobody asked for")
+                case .timeAdjusted:
+                    complain("time adjustment reply nobody asked for")
                 case .upgradeStatus(let status):
-                    if await requests.deliver(vm: vmUUID, id: status.id, .init(message: message, receivedAtNs: receivedAtNs)) { continue }
+                    // Unasked for: only a rollback report after reconnecting is expected.
                     if status.state == .rolledBack {
                         events.record(vmUUID: vmUUID, vmName: vmName, kind: "upgrade",
                                       message: "the agent rolled back: \((status.reason ?? "no reason given").clipped(300))",

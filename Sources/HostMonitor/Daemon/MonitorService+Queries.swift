@@ -276,6 +276,14 @@ extension MonitorService {
 // MARK: - power
 
 extension MonitorService {
+    /// One VM's summary, as `vigil vm list` shows it, after a change to it.
+    func summary(uuid: String, name: String) async throws -> VMSummary {
+        guard let summary = try await vmList().first(where: { $0.uuid == uuid }) else {
+            throw APIError.notFound("VM \(name) vanished", hint: "list VMs with 'vigil vm list'")
+        }
+        return summary
+    }
+
     /// Carries out a power action and returns the VM as it is afterwards.
     public func power(vm: String, _ request: PowerRequest) async throws -> VMSummary {
         let conn = try connection()
@@ -286,10 +294,7 @@ extension MonitorService {
         }
         events.record(vmUUID: uuid, vmName: name, kind: "admin", message: "\(request.action.rawValue) requested",
                       action: request.action.rawValue, outcome: "succeeded")
-        guard let summary = try await vmList().first(where: { $0.uuid == uuid }) else {
-            throw APIError.notFound("VM \(name) vanished", hint: "list VMs with 'vigil vm list'")
-        }
-        return summary
+        return try await summary(uuid: uuid, name: name)
     }
 
     public func setAutostart(vm: String, enabled: Bool) async throws -> VMSummary {
@@ -299,10 +304,7 @@ extension MonitorService {
             try dom.setAutostart(enabled)
             return dom.uuid
         }
-        guard let summary = try await vmList().first(where: { $0.uuid == uuid }) else {
-            throw APIError.notFound("VM \(vm) vanished", hint: "list VMs with 'vigil vm list'")
-        }
-        return summary
+        return try await summary(uuid: uuid, name: vm)
     }
 }
 
@@ -344,9 +346,6 @@ extension MonitorService {
         events.record(vmUUID: uuid, vmName: request.name, kind: "admin",
                       message: "created: \(request.vcpus) vCPU, \(request.memoryMiB) MiB, \(request.disks.count) disk(s), \(request.nics.count) NIC(s)",
                       action: "create", outcome: "succeeded")
-        guard let summary = try await vmList().first(where: { $0.uuid == uuid }) else {
-            throw APIError.notFound("VM \(request.name) vanished", hint: "list VMs with 'vigil vm list'")
-        }
-        return summary
+        return try await summary(uuid: uuid, name: request.name)
     }
 }
