@@ -13,6 +13,9 @@ extension VMSettingsDocument: ResponseEncodable {}
 extension AgentPackageManifest: ResponseEncodable {}
 extension AgentRepository.Listing: ResponseEncodable {}
 extension AgentUpgrader.Result: ResponseEncodable {}
+extension RecycleEntry: ResponseEncodable {}
+extension RecycleBinList: ResponseEncodable {}
+extension DeletionResult: ResponseEncodable {}
 
 /// `POST /v1/agents/upgrade` reply.
 public struct UpgradeResults: Codable, Sendable, ResponseEncodable {
@@ -72,7 +75,8 @@ enum APIRoutes {
                 change = try await request.decode(as: VMSettingsDocument.self, context: context)
             } catch {
                 throw APIError.badRequest("the settings body is not valid JSON for settings: \(error)",
-                                          hint: "send any of the fields timeSync, autoUpgrade (true or false)")
+                                          hint: "send any of displayName, description, ioWeight (100-1000), onCrash (restart, migrate, ignore), "
+                                            + "haEnabled, haPriority (high, medium, low), autoMigrate, timeSync, autoUpgrade (true or false)")
             }
             return try await monitor.setSettings(vm: try context.parameters.require("vm"), change)
         }
@@ -93,6 +97,7 @@ enum APIRoutes {
             }
             return try await monitor.power(vm: try context.parameters.require("vm"), body)
         }
+        RecycleBinRoutes.add(to: router, monitor: monitor)
         router.put("/v1/vms/:vm/autostart") { request, context in
             guard let body = try? await request.decode(as: AutostartRequest.self, context: context) else {
                 throw APIError.badRequest("send {\"enabled\": true|false}", hint: "vigil vm autostart VM on|off")

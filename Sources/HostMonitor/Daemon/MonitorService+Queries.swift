@@ -129,7 +129,7 @@ public struct PolicyUpdate: Codable, Sendable {
     public var notes: [String]
 }
 
-// MARK: - time and settings
+// MARK: - time
 
 extension MonitorService {
     /// Resolves a VM to its UUID and name, and checks that its agent is up.
@@ -170,36 +170,6 @@ extension MonitorService {
         } catch {
             throw APIError(.gatewayTimeout, "\(error)", hint: "check the agent with 'vigil agent status'; the guest may be busy or hung")
         }
-    }
-
-    public func settings(vm: String) async throws -> VMSettingsDocument {
-        let conn = try connection()
-        let defaults = config.defaultPolicy
-        let d = try await executor.run { try DomainSnapshot(dom: try conn.domain(nameOrUUID: vm), defaults: defaults) }
-        return VMSettingsDocument(vm: d.name, d.settings)
-    }
-
-    /// Changes the given settings (absent ones keep their value) in the
-    /// VM's persistent metadata, and live when it runs.
-    public func setSettings(vm: String, _ change: VMSettingsDocument) async throws -> VMSettingsDocument {
-        let conn = try connection()
-        let defaults = config.defaultPolicy
-        let (uuid, name, settings) = try await executor.run { () throws -> (String, String, VMSettings) in
-            let dom = try conn.domain(nameOrUUID: vm)
-            var s = try DomainSnapshot(dom: dom, defaults: defaults).settings
-            if let v = change.timeSync { s.timeSync = v }
-            if let v = change.autoUpgrade { s.autoUpgrade = v }
-            let xml = SettingsMetadata.xml(for: s)
-            try dom.setMetadata(xml, key: SettingsMetadata.key, namespaceURI: SettingsMetadata.namespaceURI, affect: .config)
-            if try dom.isActive {
-                try dom.setMetadata(xml, key: SettingsMetadata.key, namespaceURI: SettingsMetadata.namespaceURI, affect: .live)
-            }
-            return (dom.uuid, dom.name, s)
-        }
-        await center.mutate(uuid) { $0.settings = settings }
-        events.record(vmUUID: uuid, vmName: name, kind: "settings",
-                      message: "settings: time sync \(settings.timeSync ? "on" : "off"), agent auto-upgrade \(settings.autoUpgrade ? "on" : "off")")
-        return VMSettingsDocument(vm: name, settings)
     }
 }
 

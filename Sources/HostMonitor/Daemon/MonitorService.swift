@@ -25,6 +25,8 @@ public final class MonitorService: Service, Sendable {
     let repository: AgentRepository
     /// Auto-upgrades that failed, as "uuid@version": not retried by themselves.
     let failedUpgrades = Mutex<Set<String>>([])
+    /// VMs (by UUID) a delete, restore, purge or destroy is working on: one at a time each.
+    let binBusy = Mutex<Set<String>>([])
     var upgrader: AgentUpgrader {
         AgentUpgrader(center: center, requests: requests, events: events, store: store, repository: repository,
                       trialTimeoutMs: config.agentUpgradeTimeoutMs, logger: logger)
@@ -51,7 +53,10 @@ public final class MonitorService: Service, Sendable {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            await self.connectLoop()
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.connectLoop() }
+                group.addTask { await self.recycleBinLoop() }
+            }
         }
         await watchers.stopAll()
     }
@@ -101,6 +106,7 @@ public final class MonitorService: Service, Sendable {
     private func follow(_ conn: Connection) async throws {
         let subscription = try await executor.run { try conn.subscribeDomainEvents() }
         defer { subscription.cancel() }
+        await finishRecycleBinSteps(conn)
         try await reconcile(conn, adopting: true)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -193,8 +199,9 @@ public final class MonitorService: Service, Sendable {
         for action in actions {
             switch action {
             case .recordOnly(let cause):
-                logger.warning("guest failure: \(cause); policy says ignore", metadata: ["vm.name": "\(name)"])
-                events.record(vmUUID: uuid, vmName: name, kind: "failure", message: "\(cause); policy is ignore: no action",
+                let why = await center.tracked(uuid)?.settings.haEnabled == false ? "HA is off for this VM" : "policy is ignore"
+                logger.warning("guest failure: \(cause); \(why): no action", metadata: ["vm.name": "\(name)"])
+                events.record(vmUUID: uuid, vmName: name, kind: "failure", message: "\(cause); \(why): no action",
                               cause: cause.code, action: "ignore", outcome: "ignored", durationMs: latency)
             case .alert(let text):
                 logger.critical("\(text)", metadata: ["vm.name": "\(name)"])
@@ -260,14 +267,18 @@ public final class MonitorService: Service, Sendable {
             try conn.domains().map { try DomainSnapshot(dom: $0, defaults: defaults) }
         }
         var keep: Set<String> = []
-        for d in all {
+        // HA priority orders the recoveries of VMs found failed (high first).
+        for d in all.sorted(by: { $0.settings.haPriority < $1.settings.haPriority }) {
             let recent = events.recentRecoveries(vmUUID: d.uuid, window: d.policy.windowSeconds).map {
                 ContinuousClock.now - .seconds(Date().timeIntervalSince($0))
             }
             let isNew = await center.track(uuid: d.uuid, name: d.name, policy: d.policy, hasChannel: d.socketPath != nil || d.hasChannel,
                                            recentRecoveries: recent)
             await center.setPolicy(d.uuid, d.policy)
-            await center.mutate(d.uuid) { $0.settings = d.settings }
+            await center.mutate(d.uuid) {
+                $0.settings = d.settings
+                $0.machine.haEnabled = d.settings.haEnabled
+            }
             if isNew || adopting {
                 await adopt(d, conn: conn)
             }

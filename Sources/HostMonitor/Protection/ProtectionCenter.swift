@@ -111,10 +111,11 @@ public actor ProtectionCenter {
         vms[uuid]?.machine.agentGoodbye()
     }
 
-    /// Runs every machine's timer; returns the actions due, by VM.
+    /// Runs every machine's timer; returns the actions due, by VM, in HA
+    /// priority order (high first).
     func tickAll(at now: ContinuousClock.Instant) -> [(uuid: String, name: String, actions: [Machine.Action])] {
         var due: [(String, String, [Machine.Action])] = []
-        for uuid in vms.keys {
+        for uuid in vms.keys.sorted(by: { (vms[$0]?.settings.haPriority ?? .medium) < (vms[$1]?.settings.haPriority ?? .medium) }) {
             guard var t = vms[uuid] else { continue }
             let actions = t.machine.tick(at: now)
             vms[uuid] = t

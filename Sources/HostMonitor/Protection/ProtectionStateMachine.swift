@@ -39,6 +39,8 @@ where Instant.Duration == Duration, Instant: Sendable {
     }
 
     public var policy: ProtectionPolicy
+    /// The VM's HA setting: when off, failures are only recorded.
+    public var haEnabled = true
     public private(set) var phase: Phase
     public private(set) var agent: AgentState
     public private(set) var recovering = false
@@ -184,7 +186,7 @@ where Instant.Duration == Duration, Instant: Sendable {
     private mutating func failure(_ cause: FailureCause, at now: Instant) -> [Action] {
         // One failure, one action: ignore further signals until it is done.
         guard !recovering else { return [] }
-        if policy.onCrash == .ignore { return [.recordOnly(cause)] }
+        if policy.onCrash == .ignore || !haEnabled { return [.recordOnly(cause)] }
         recoveries.removeAll { $0.duration(to: now) > .seconds(policy.windowSeconds) }
         if recoveries.count >= policy.maxResets {
             if alerted { return [.recordOnly(cause)] }

@@ -6,7 +6,8 @@ enum SettingsMetadata {
     static let key = "vigil"
 
     static func xml(for s: VMSettings) -> String {
-        "<settings timeSync='\(s.timeSync)' autoUpgrade='\(s.autoUpgrade)'/>"
+        "<settings timeSync='\(s.timeSync)' autoUpgrade='\(s.autoUpgrade)' ha='\(s.haEnabled)'"
+            + " haPriority='\(s.haPriority.rawValue)' autoMigrate='\(s.autoMigrate)'/>"
     }
 
     /// Missing or unreadable attributes keep their defaults.
@@ -14,6 +15,9 @@ enum SettingsMetadata {
         var s = VMSettings()
         if let v = XMLAttribute.value("timeSync", in: xml).flatMap(Bool.init) { s.timeSync = v }
         if let v = XMLAttribute.value("autoUpgrade", in: xml).flatMap(Bool.init) { s.autoUpgrade = v }
+        if let v = XMLAttribute.value("ha", in: xml).flatMap(Bool.init) { s.haEnabled = v }
+        if let v = XMLAttribute.value("haPriority", in: xml).flatMap(HAPriority.init(rawValue:)) { s.haPriority = v }
+        if let v = XMLAttribute.value("autoMigrate", in: xml).flatMap(Bool.init) { s.autoMigrate = v }
         return s
     }
 }

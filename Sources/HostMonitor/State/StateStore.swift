@@ -47,6 +47,7 @@ public final class StateStore: Sendable {
                 t.add(column: "alive", .boolean).notNull().defaults(to: false)
             }
         }
+        m.registerMigration("v3-recycle-bin", migrate: RecycleRecord.migrate)
         return m
     }
 

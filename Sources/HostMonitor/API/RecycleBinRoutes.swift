@@ -1,0 +1,36 @@
+import Core
+import Hummingbird
+
+/// Routes of the recycle bin and of permanent deletion (docs/api.md).
+enum RecycleBinRoutes {
+    static func add(to router: Router<BasicRequestContext>, monitor: MonitorService) {
+        router.post("/v1/vms/:vm/recycle") { request, context in
+            let body = try await decode(RecycleRequest.self, request, context, hint: "send {\"withDisks\": bool, \"force\": bool}")
+            return try await monitor.recycle(vm: try context.parameters.require("vm"), body)
+        }
+        router.post("/v1/vms/:vm/destroy") { request, context in
+            let body = try await decode(DestroyRequest.self, request, context, hint: "send {\"deleteDisks\": bool, \"wipe\": bool, \"force\": bool}")
+            return try await monitor.destroyVM(vm: try context.parameters.require("vm"), body)
+        }
+        router.get("/v1/recycle-bin") { _, _ in try monitor.recycleBin() }
+        router.post("/v1/recycle-bin/:entry/restore") { request, context in
+            let body = try await decode(RestoreRequest.self, request, context, hint: "send {} or {\"name\": \"NEWNAME\"}")
+            return try await monitor.restore(try context.parameters.require("entry"), body)
+        }
+        router.post("/v1/recycle-bin/:entry/purge") { request, context in
+            let body = try await decode(PurgeRequest.self, request, context, hint: "send {} or {\"wipe\": true}")
+            return try await monitor.purge(try context.parameters.require("entry"), body)
+        }
+    }
+
+    /// These bodies decide what is deleted: a body that does not parse is
+    /// refused, never read as "no options".
+    private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BasicRequestContext,
+                                             hint: String) async throws -> T {
+        do {
+            return try await request.decode(as: type, context: context)
+        } catch {
+            throw APIError.badRequest("the body is not valid for this request: \(error)", hint: hint)
+        }
+    }
+}
