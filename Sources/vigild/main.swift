@@ -55,6 +55,13 @@ struct Vigild: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a new agent build may take to start and handshake before the guest rolls it back (5-300).")
     var agentUpgradeTimeout = 30
 
+    @Option(name: .long, help: "Days a deleted VM stays in the recycle bin before it is purged (fractions allowed; default: until purged by hand).")
+    var recycleRetentionDays: Double?
+
+    // For tests: the same in seconds.
+    @Option(name: .long, help: .hidden)
+    var recycleRetentionSeconds: Double?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -73,6 +80,8 @@ struct Vigild: AsyncParsableCommand {
         guard (10...86_400).contains(timeSyncInterval) else {
             throw ValidationError("--time-sync-interval must be 10 to 86400 seconds, got \(timeSyncInterval)")
         }
+        if let d = recycleRetentionDays, !(d > 0) { throw ValidationError("--recycle-retention-days must be above 0, got \(d)") }
+        if let s = recycleRetentionSeconds, !(s > 0) { throw ValidationError("--recycle-retention-seconds must be above 0, got \(s)") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -91,6 +100,7 @@ struct Vigild: AsyncParsableCommand {
         config.timeSyncIntervalSeconds = timeSyncInterval
         config.agentTrustKeyFiles = agentTrustKey
         config.agentUpgradeTimeoutMs = agentUpgradeTimeout * 1000
+        config.recycleRetentionSeconds = recycleRetentionSeconds ?? recycleRetentionDays.map { $0 * 86_400 }
         do {
             try await Daemon(config: config, logger: logger).run()
         } catch let error as DaemonError {

@@ -55,7 +55,8 @@ extension MonitorService {
                 do {
                     r.disks = try RecycleBin.plan(moving, token: "\(r.id ?? 0)-\(uuid.prefix(8))")
                     try store.saveRecycled(r)
-                    try dom.undefine([.keepNVRAM])
+                    // A UEFI VM's variables stay on disk for the restore.
+                    try dom.undefine(xml.contains("<nvram") ? [.keepNVRAM] : [])
                 } catch {
                     RecycleBin.removeEmptyDirectories(r.disks)
                     try? store.removeRecycled(id: r.id ?? 0)
@@ -252,8 +253,8 @@ extension MonitorService {
                         r.phase = .purging
                         try store.saveRecycled(r)
                     }
-                    let days = (retention ?? 0) / 86_400
-                    _ = try await finishPurge(r, reason: expired ? "purged: the recycle bin's retention (\(String(format: "%g", days)) days) passed" : "purge finished")
+                    let kept = retention.map { $0 >= 86_400 ? String(format: "%g days", $0 / 86_400) : String(format: "%g s", $0) } ?? ""
+                    _ = try await finishPurge(r, reason: expired ? "purged: the recycle bin's retention (\(kept)) passed" : "purge finished")
                 }
             } catch {
                 logger.error("recycle bin: purging entry \(r.id ?? 0) (\(r.vmName)) failed: \(error)")

@@ -33,31 +33,4 @@ extension VMCommand {
         static func plain(_ v: Double) -> String { String(format: "%.3f", v) }
         static func ms(_ v: Double) -> String { (v >= 0 ? "+" : "") + plain(v) + " ms" }
     }
-
-    struct Settings: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Show or change a VM's Vigil settings (kept in its libvirt metadata).")
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "VM name or UUID.") var vm: String
-        @Option(help: "Keep the guest clock on the host's time: on or off.") var timeSync: Switch?
-        @Option(help: "Upgrade the guest's agent from vigild's repository: on or off.") var autoUpgrade: Switch?
-
-        enum Switch: String, ExpressibleByArgument { case on, off }
-
-        func run() async throws {
-            let path = "/v1/vms/\(vm.pathEscaped)/settings"
-            let response: APIClient.Response
-            if timeSync == nil && autoUpgrade == nil {
-                response = try await global.client.get(path)
-            } else {
-                let change = VMSettingsDocument(timeSync: timeSync.map { $0 == .on }, autoUpgrade: autoUpgrade.map { $0 == .on })
-                response = try await global.client.send(method: .PUT, path: path, body: Array(try JSONEncoder().encode(change)))
-            }
-            if global.json { return print(response.text) }
-            let s = try response.decode(VMSettingsDocument.self)
-            print("VM            \(s.vm ?? vm)")
-            print("time sync     \(s.timeSync == true ? "on" : "off")")
-            print("auto-upgrade  \(s.autoUpgrade == true ? "on" : "off")")
-        }
-    }
 }
