@@ -35,6 +35,15 @@ import Testing
         #expect(!m.recovering)
     }
 
+    @Test func haOffOnlyRecordsWhateverThePolicy() {
+        var m = aliveMachine(policy(.migrate))
+        m.haEnabled = false
+        #expect(m.domainCrashed(panicked: true, at: at(20)) == [.recordOnly(.panic)])
+        #expect(!m.recovering)
+        m.haEnabled = true
+        #expect(m.watchdogFired(at: at(21)) == [.recover(.watchdog, .migrate)])
+    }
+
     @Test func heartbeatLossAfterTheWindowIsAHang() {
         var m = aliveMachine(policy(.migrate))
         m.agentHeartbeat(at: at(20))

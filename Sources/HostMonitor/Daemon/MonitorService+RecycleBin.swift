@@ -35,7 +35,6 @@ extension MonitorService {
         let record = try await exclusively(uuid, name) {
             try await executor.run { () throws -> RecycleRecord in
                 let dom = try conn.domain(uuid: uuid)
-                try RecycleBin.requireOff(dom, force: request.force ?? false, doing: "delete")
                 let snapshots = try dom.snapshotCount
                 guard snapshots == 0 else {
                     throw APIError.conflict("cannot delete \(name) to the recycle bin: it has \(snapshots) snapshot(s), which the bin cannot keep",
@@ -48,6 +47,8 @@ extension MonitorService {
                     let usage = try DiskUsage(conn: conn, excludingUUID: uuid, bin: try store.recycled())
                     try RecycleBin.requireUnshared(moving, usage: usage, doing: "move the disks of \(name) into the recycle bin")
                 }
+                // Checked first, so a refused request powers nothing off.
+                try RecycleBin.requireOff(dom, force: request.force ?? false, doing: "delete")
                 var r = try store.addRecycled(RecycleRecord(
                     vmUUID: uuid, vmName: name, xml: xml, autostart: (try? dom.autostart) ?? false,
                     deletedAt: Date().timeIntervalSince1970, phase: .deleting, disks: [],
@@ -203,14 +204,15 @@ extension MonitorService {
         let result = try await exclusively(uuid, name) {
             let (deleting, kept) = try await executor.run { () throws -> ([String], [String]) in
                 let dom = try conn.domain(uuid: uuid)
-                try RecycleBin.requireOff(dom, force: request.force ?? false, doing: "destroy")
-                let disks = DomainXML.disks(in: try dom.xml([.inactive]))
+                let xml = try dom.xml([.inactive])
+                let disks = DomainXML.disks(in: xml)
                 let deleting = deleteDisks ? disks.filter(\.isOwned).map(\.path) : []
                 if !deleting.isEmpty {
                     let usage = try DiskUsage(conn: conn, excludingUUID: uuid, bin: try store.recycled())
                     try RecycleBin.requireUnshared(deleting, usage: usage, doing: "delete the disks of \(name)")
                 }
-                try dom.undefine([.managedSave, .snapshotsMetadata, .nvram])
+                try RecycleBin.requireOff(dom, force: request.force ?? false, doing: "destroy")
+                try dom.undefine(xml.contains("<nvram") ? [.managedSave, .snapshotsMetadata, .nvram] : [.managedSave, .snapshotsMetadata])
                 return (deleting, disks.map(\.path).filter { !deleting.contains($0) })
             }
             await watchers.stop(uuid)
