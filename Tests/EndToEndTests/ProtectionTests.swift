@@ -29,10 +29,17 @@ struct ProtectionTests {
         let dir = try TemporaryDirectory("vp")
         let daemon = try DaemonProcess(connect: "qemu:///system", directory: dir, extraArguments: fastPolicy + extra)
         let guest = try TestGuest(on: conn, extraArguments: guestArguments)
-        try guest.start()
-        try await daemon.waitUntil("agent alive in \(guest.name)") { try daemon.agentStatus(guest.name)?.state == .alive }
-        try guest.waitForShell()
-        return Setup(conn: conn, dir: dir, daemon: daemon, guest: guest)
+        let setup = Setup(conn: conn, dir: dir, daemon: daemon, guest: guest)
+        do {
+            try guest.start()
+            try await daemon.waitUntil("agent alive in \(guest.name)") { try daemon.agentStatus(guest.name)?.state == .alive }
+            try guest.waitForShell()
+        } catch {
+            // Callers remove the setup only once they have it: do not leak a running guest.
+            setup.remove()
+            throw error
+        }
+        return setup
     }
 
     @Test func panicUnderRestartPolicyEndsWithTheAgentHeartbeatingAgain() async throws {
