@@ -58,6 +58,22 @@ func testDomainXML(_ name: String, uuid: String? = nil) -> String {
         try dom.undefine()
     }
 
+    @Test func titleDescriptionBlkioWeightAndSnapshots() throws {
+        let conn = try Connection(uri: "test:///default")
+        let dom = try conn.define(xml: testDomainXML("tuned"))
+        defer { try? dom.undefine() }
+        #expect(try dom.title() == nil && dom.description() == nil)
+        try dom.setTitle("Tuned one", affect: .config)
+        try dom.setDescription("for <tests> & more", affect: .config)
+        try dom.setBlkioWeight(640, affect: .config)
+        #expect(try dom.title() == "Tuned one" && dom.description() == "for <tests> & more")
+        #expect(try dom.xml([.inactive]).contains("<weight>640</weight>"))
+        #expect(throws: LibvirtError.self) { try dom.setTitle("two\nlines", affect: .config) }
+        try dom.setTitle("", affect: .config)
+        #expect(try dom.title() == nil)
+        #expect(try dom.snapshotCount == 0)
+    }
+
     @Test func errorsNameTheDomainAndOperation() throws {
         let conn = try Connection(uri: "test:///default")
         let dom = try conn.define(xml: testDomainXML("errs"))
