@@ -35,6 +35,7 @@ extension MonitorService {
         let record = try await exclusively(uuid, name) {
             try await executor.run { () throws -> RecycleRecord in
                 let dom = try conn.domain(uuid: uuid)
+                try RecycleBin.requirePersistent(dom)
                 let snapshots = try dom.snapshotCount
                 guard snapshots == 0 else {
                     throw APIError.conflict("cannot delete \(name) to the recycle bin: it has \(snapshots) snapshot(s), which the bin cannot keep",
@@ -95,8 +96,9 @@ extension MonitorService {
     }
 
     /// An entry by id, or by VM name or UUID when only one entry has it.
-    private func binRecord(_ key: String) throws -> RecycleRecord {
-        let all = try store.recycled().filter { $0.phase == .binned }
+    /// `purging` too: a purge cut short by an error can be asked for again.
+    private func binRecord(_ key: String, purging: Bool = false) throws -> RecycleRecord {
+        let all = try store.recycled().filter { $0.phase == .binned || (purging && $0.phase == .purging) }
         if let id = Int64(key), let r = all.first(where: { $0.id == id }) { return r }
         let named = all.filter { $0.vmName == key || $0.vmUUID == key }
         switch named.count {
@@ -168,7 +170,7 @@ extension MonitorService {
 
     /// Deletes an entry and its binned disks for good.
     public func purge(_ key: String, _ request: PurgeRequest) async throws -> DeletionResult {
-        var r = try binRecord(key)
+        var r = try binRecord(key, purging: true)
         return try await exclusively(r.vmUUID, r.vmName) {
             r.phase = .purging
             r.wipe = request.wipe ?? false
@@ -204,6 +206,7 @@ extension MonitorService {
         let result = try await exclusively(uuid, name) {
             let (deleting, kept) = try await executor.run { () throws -> ([String], [String]) in
                 let dom = try conn.domain(uuid: uuid)
+                try RecycleBin.requirePersistent(dom)
                 let xml = try dom.xml([.inactive])
                 let disks = DomainXML.disks(in: xml)
                 let deleting = deleteDisks ? disks.filter(\.isOwned).map(\.path) : []

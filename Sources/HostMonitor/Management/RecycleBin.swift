@@ -29,6 +29,14 @@ enum RecycleBin {
         }
     }
 
+    /// A transient VM has no definition to keep or undefine.
+    static func requirePersistent(_ dom: Domain) throws {
+        guard try dom.isPersistent else {
+            throw APIError.conflict("\(dom.name) is a transient VM (never defined): it has no definition to delete",
+                                    hint: "power it off with 'vigil vm poweroff \(dom.name) --force'; it disappears when it stops")
+        }
+    }
+
     /// Refuses when another VM (defined, or in the bin) uses one of `paths`.
     static func requireUnshared(_ paths: [String], usage: DiskUsage, doing what: String) throws {
         let used = paths.compactMap { p in usage.user(of: p).map { "\(p) is used by \($0)" } }
