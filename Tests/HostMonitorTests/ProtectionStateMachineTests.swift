@@ -143,3 +143,22 @@ import Testing
         #expect(m.agent == .alive)
     }
 }
+
+/// The HA priority orders recoveries that fall due together.
+@Suite struct HAPriorityOrderTests {
+    @Test func hangsDueAtTheSameTickAreRecoveredHighPriorityFirst() async {
+        let center = ProtectionCenter()
+        let policy = ProtectionPolicy(onCrash: .restart, heartbeatIntervalMs: 100, misses: 1, minUptimeSeconds: 0)
+        let t0 = ContinuousClock.now
+        for (uuid, priority) in [("a-low", HAPriority.low), ("b-high", .high), ("c-medium", .medium), ("d-high", .high)] {
+            await center.track(uuid: uuid, name: uuid, policy: policy, hasChannel: true, recentRecoveries: [])
+            await center.mutate(uuid) {
+                $0.settings.haPriority = priority
+                $0.machine.domainStarted(at: t0)
+                $0.machine.agentHello(at: t0)
+            }
+        }
+        let due = await center.tickAll(at: t0 + .seconds(1))
+        #expect(due.map(\.uuid) == ["b-high", "d-high", "c-medium", "a-low"])
+    }
+}

@@ -268,7 +268,7 @@ public final class MonitorService: Service, Sendable {
         }
         var keep: Set<String> = []
         // HA priority orders the recoveries of VMs found failed (high first).
-        for d in all.sorted(by: { $0.settings.haPriority < $1.settings.haPriority }) {
+        for d in all.sorted(by: { ($0.settings.haPriority.rank, $0.name) < ($1.settings.haPriority.rank, $1.name) }) {
             let recent = events.recentRecoveries(vmUUID: d.uuid, window: d.policy.windowSeconds).map {
                 ContinuousClock.now - .seconds(Date().timeIntervalSince($0))
             }

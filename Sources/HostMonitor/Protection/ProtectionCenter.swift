@@ -112,10 +112,11 @@ public actor ProtectionCenter {
     }
 
     /// Runs every machine's timer; returns the actions due, by VM, in HA
-    /// priority order (high first).
+    /// priority order (high first, then by name).
     func tickAll(at now: ContinuousClock.Instant) -> [(uuid: String, name: String, actions: [Machine.Action])] {
         var due: [(String, String, [Machine.Action])] = []
-        for uuid in vms.keys.sorted(by: { (vms[$0]?.settings.haPriority ?? .medium) < (vms[$1]?.settings.haPriority ?? .medium) }) {
+        func key(_ uuid: String) -> (Int, String) { (vms[uuid]?.settings.haPriority.rank ?? 1, vms[uuid]?.name ?? uuid) }
+        for uuid in vms.keys.sorted(by: { key($0) < key($1) }) {
             guard var t = vms[uuid] else { continue }
             let actions = t.machine.tick(at: now)
             vms[uuid] = t
