@@ -81,8 +81,8 @@ extension MonitorService {
         }
         await watchers.stop(uuid)
         await center.forget(uuid)
-        let where_ = record.disks.isEmpty ? "disks left in place" : "\(record.disks.count) disk(s) moved to the bin"
-        events.record(vmUUID: uuid, vmName: name, kind: "admin", message: "deleted to the recycle bin (entry \(record.id ?? 0)); \(where_)",
+        let disksNote = record.disks.isEmpty ? "disks left in place" : "\(record.disks.count) disk(s) moved to the bin"
+        events.record(vmUUID: uuid, vmName: name, kind: "admin", message: "deleted to the recycle bin (entry \(record.id ?? 0)); \(disksNote)",
                       action: "delete", outcome: "succeeded")
         return record.entry(retention: config.recycleRetentionSeconds)
     }

@@ -50,16 +50,27 @@ enum RecycleBin {
     /// Creates the directories and checks each is on the disk's filesystem,
     /// so the later renames cannot fail for that reason.
     static func plan(_ paths: [String], token: String) throws -> [RecycledDisk] {
-        try paths.map { path in
-            let dir = (path as NSString).deletingLastPathComponent + "/\(directoryName)/\(token)"
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            guard let a = DiskUsage.fileID(path), let b = DiskUsage.fileID(dir), a.device == b.device else {
-                throw APIError.conflict("cannot move \(path) into the recycle bin: it is on another filesystem than \(dir)",
-                                        hint: "delete the VM without --with-disks (its disks stay where they are)")
-            }
-            return RecycledDisk(original: path, stored: dir + "/" + (path as NSString).lastPathComponent)
+        var planned: [RecycledDisk] = []
+        do {
+            for path in paths { planned.append(try plan(path, token: token)) }
+        } catch {
+            removeEmptyDirectories(planned)
+            throw error
         }
+        return planned
+    }
+
+    private static func plan(_ path: String, token: String) throws -> RecycledDisk {
+        let dir = (path as NSString).deletingLastPathComponent + "/\(directoryName)/\(token)"
+        let disk = RecycledDisk(original: path, stored: dir + "/" + (path as NSString).lastPathComponent)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        guard let a = DiskUsage.fileID(path), let b = DiskUsage.fileID(dir), a.device == b.device else {
+            removeEmptyDirectories([disk])
+            throw APIError.conflict("cannot move \(path) into the recycle bin: it is on another filesystem than \(dir)",
+                                    hint: "delete the VM without --with-disks (its disks stay where they are)")
+        }
+        return disk
     }
 
     /// Renames each file `from` → `to`; on a failure renames back what moved
