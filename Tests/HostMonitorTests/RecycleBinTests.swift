@@ -91,6 +91,14 @@ import TestSupport
         #expect(taken.status != 0 && taken.stderr.contains("a VM named b2 exists") && taken.stderr.contains("--name"), "\(taken.stderr)")
         #expect(!FileManager.default.fileExists(atPath: disk))
 
+        // A file has taken the disk's place meanwhile: refused, nothing moved.
+        try Data([9]).write(to: URL(fileURLWithPath: disk))
+        let occupied = try daemon.vigil(["bin", "restore", "b1"])
+        #expect(occupied.status != 0 && occupied.stderr.contains(disk) && occupied.stderr.contains("move those files away"), "\(occupied.stderr)")
+        #expect(DiskUsage.fileID(stored) == inode)
+        #expect(!(try Self.vmNames(daemon)).contains("b1"))
+        try FileManager.default.removeItem(atPath: disk)
+
         let restored = try daemon.vigil(["bin", "restore", "b1", "--json"])
         #expect(restored.status == 0, "\(restored.stderr)")
         let vm = try JSONDecoder().decode(VMSummary.self, from: Data(restored.stdout.utf8))

@@ -182,9 +182,7 @@ extension MonitorService {
     private func finishPurge(_ r: RecycleRecord, reason: String) async throws -> DeletionResult {
         let store = self.store, logger = self.logger
         try await executor.run {
-            try RecycleBin.delete(r.disks.map(\.stored), wipe: r.wipe) { path, done, total in
-                if done == total { logger.info("wiped \(path) (\(total) bytes)") }
-            }
+            try RecycleBin.delete(r.disks.map(\.stored), wipe: r.wipe) { logger.info("\($0)") }
             RecycleBin.removeEmptyDirectories(r.disks)
             try store.removeRecycled(id: r.id ?? 0)
         }
@@ -222,9 +220,7 @@ extension MonitorService {
             await center.forget(uuid)
             let logger = self.logger
             try await executor.run {
-                try RecycleBin.delete(deleting, wipe: wipe) { path, done, total in
-                    if done == total { logger.info("wiped \(path) (\(total) bytes)") }
-                }
+                try RecycleBin.delete(deleting, wipe: wipe) { logger.info("\($0)") }
             }
             return DeletionResult(vm: name, deletedDisks: deleting, wiped: wipe && !deleting.isEmpty, keptDisks: kept)
         }

@@ -102,9 +102,19 @@ enum RecycleBin {
 
     /// Deletes disk files, zero-filling each first when `wipe`. A file
     /// already gone counts as deleted (a purge finishing after a restart).
-    static func delete(_ paths: [String], wipe: Bool, progress: (String, UInt64, UInt64) -> Void = { _, _, _ in }) throws {
+    /// `log` hears of a wipe's progress every tenth.
+    static func delete(_ paths: [String], wipe: Bool, log: (String) -> Void) throws {
         for path in paths where FileManager.default.fileExists(atPath: path) {
-            if wipe { try DiskWiper.zeroFill(path, progress: { progress(path, $0, $1) }) }
+            if wipe {
+                var tenth: UInt64 = 0
+                try DiskWiper.zeroFill(path, progress: { done, total in
+                    let now = total == 0 ? 10 : done * 10 / total
+                    if now > tenth || (done == total && tenth == 0) {
+                        tenth = now
+                        log("zero-filling \(path): \(now * 10)% of \(total) bytes")
+                    }
+                })
+            }
             guard unlink(path) == 0 || errno == ENOENT else {
                 throw APIError(.internalServerError, "cannot delete \(path): \(String(cString: strerror(errno)))",
                                hint: "check the file's permissions")
