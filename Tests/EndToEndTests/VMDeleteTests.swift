@@ -92,6 +92,24 @@ struct VMDeleteTests {
         #expect(try short.events(vm: s.name).contains { $0.action == "purge" && $0.message.contains("retention") })
     }
 
+    @Test func restoreWhenTheUUIDWasReusedGivesANewOne() throws {
+        let s = try Self.createdVM()
+        defer { s.remove() }
+        let uuid = try s.conn.domain(named: s.name).uuid
+        #expect(try s.daemon.vigil(["vm", "delete", s.name]).status == 0)
+        let squatter = try s.conn.define(xml: """
+            <domain type='qemu'><name>\(s.name)-sq</name><uuid>\(uuid)</uuid><memory unit='MiB'>64</memory>
+            <os><type arch='x86_64'>hvm</type></os></domain>
+            """)
+        defer { try? squatter.undefine() }
+        let r = try s.daemon.vigil(["bin", "restore", s.name, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let vm = try JSONDecoder().decode(VMSummary.self, from: Data(r.stdout.utf8))
+        #expect(vm.name == s.name && vm.uuid != uuid && vm.uuid.count == 36)
+        #expect(try s.conn.domain(named: s.name).xml().contains("<source file='\(s.disk)'"))
+        #expect(try squatter.isPersistent)
+    }
+
     @Test func destroyWipeZeroFillsTheDiskBeforeDeletingIt() throws {
         let s = try Self.createdVM()
         defer { s.remove() }

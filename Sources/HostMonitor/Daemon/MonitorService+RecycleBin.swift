@@ -128,9 +128,12 @@ extension MonitorService {
                                             hint: "restore it under another name: 'vigil bin restore \(r.id ?? 0) --name NEWNAME'")
                 }
                 var xml = RecycleBin.renamed(r.xml, to: name)
+                let binnedUUID = r.vmUUID
                 if (try? conn.domain(uuid: r.vmUUID)) != nil {
-                    // The UUID was reused meanwhile: libvirt gives the restored VM a new one.
-                    xml = RecycleBin.withoutUUID(xml)
+                    // The UUID was reused meanwhile: the restored VM gets a new one,
+                    // recorded first so a restart can tell whether the define happened.
+                    r.vmUUID = UUID().uuidString.lowercased()
+                    xml = RecycleBin.withUUID(xml, r.vmUUID)
                 }
                 let taken = r.disks.map(\.original).filter { FileManager.default.fileExists(atPath: $0) }
                 guard taken.isEmpty else {
@@ -139,11 +142,15 @@ extension MonitorService {
                 }
                 r.phase = .restoring
                 try store.saveRecycled(r)
+                func backToTheBin() {
+                    r.phase = .binned
+                    r.vmUUID = binnedUUID
+                    try? store.saveRecycled(r)
+                }
                 do {
                     try RecycleBin.move(RecycleBin.outOfBin(r.disks))
                 } catch {
-                    r.phase = .binned
-                    try? store.saveRecycled(r)
+                    backToTheBin()
                     throw error
                 }
                 let dom: Domain
@@ -151,8 +158,7 @@ extension MonitorService {
                     dom = try conn.define(xml: xml)
                 } catch {
                     try? RecycleBin.move(RecycleBin.intoBin(r.disks))
-                    r.phase = .binned
-                    try? store.saveRecycled(r)
+                    backToTheBin()
                     throw error
                 }
                 if r.autostart { try? dom.setAutostart(true) }

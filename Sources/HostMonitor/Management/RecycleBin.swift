@@ -130,11 +130,11 @@ enum RecycleBin {
         return out
     }
 
-    /// The definition without its `<uuid>`, so libvirt makes a new one.
-    static func withoutUUID(_ xml: String) -> String {
+    /// The definition with its `<uuid>` set to `uuid`.
+    static func withUUID(_ xml: String, _ uuid: String) -> String {
         guard let open = xml.range(of: "<uuid>"), let close = xml.range(of: "</uuid>", range: open.upperBound..<xml.endIndex) else { return xml }
         var out = xml
-        out.removeSubrange(open.lowerBound..<close.upperBound)
+        out.replaceSubrange(open.upperBound..<close.lowerBound, with: uuid)
         return out
     }
 }
