@@ -9,8 +9,9 @@ extension VMCommand {
             discussion: """
                 The VM's definition is kept in vigild's state and the VM is undefined. With --with-disks, \
                 its own disk images (not CD-ROMs, shared or read-only disks) are moved (renamed, never \
-                copied) into a .vigil-recycle directory beside them; restore puts them back. The VM must \
-                be shut off: shut it down first, or pass --force to power it off (a hibernated VM's saved \
+                copied) into a .vigil-recycle directory beside them; restore puts them back. A disk another \
+                VM uses (also as the backing file of its overlay) is refused. Without --with-disks the disks \
+                stay where they are. The VM must be shut off: shut it down first, or pass --force to power it off (a hibernated VM's saved \
                 memory is then discarded). A VM with snapshots cannot go to the bin. Entries stay until \
                 purged, or until vigild's --recycle-retention-days passes.
                 """)
