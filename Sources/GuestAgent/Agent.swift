@@ -165,7 +165,7 @@ final class Agent {
         _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
         send(fd, .hello(.init(agentVersion: AgentBuild.version, os: GuestFacts.osName, kernel: GuestFacts.kernel,
                               bootID: GuestFacts.bootID, hostname: GuestFacts.hostname,
-                              capabilities: ["heartbeat", "sync", "time", "upgrade"], arch: AgentBuild.arch)))
+                              capabilities: ["heartbeat", "sync", "time", "upgrade", "inventory"], arch: AgentBuild.arch)))
     }
 
     /// Reads what is available; false when there was nothing (EOF or EAGAIN).
@@ -226,7 +226,9 @@ final class Agent {
                 send(fd, .upgradeStatus(.init(id: ready.id, state: .installing, offset: ready.manifest.size)))
                 pendingInstall = ready
             }
-        case .hello, .heartbeat, .goodbye, .crashReport, .timeReply, .timeAdjusted, .upgradeStatus:
+        case .inventoryRequest(let r):
+            send(fd, .inventory(GuestInventory.gather(id: r.id)))
+        case .hello, .heartbeat, .goodbye, .crashReport, .timeReply, .timeAdjusted, .upgradeStatus, .inventory:
             break
         }
     }
