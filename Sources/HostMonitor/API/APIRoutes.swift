@@ -13,6 +13,8 @@ extension VMSettingsDocument: ResponseEncodable {}
 extension AgentPackageManifest: ResponseEncodable {}
 extension AgentRepository.Listing: ResponseEncodable {}
 extension AgentUpgrader.Result: ResponseEncodable {}
+extension HardwareReport: ResponseEncodable {}
+extension HardwareChangeResult: ResponseEncodable {}
 
 /// `POST /v1/agents/upgrade` reply.
 public struct UpgradeResults: Codable, Sendable, ResponseEncodable {
@@ -99,6 +101,7 @@ enum APIRoutes {
             }
             return try await monitor.setAutostart(vm: try context.parameters.require("vm"), enabled: body.enabled)
         }
+        HardwareRoutes.add(to: router, monitor: monitor)
         router.get("/v1/agent-repo") { _, _ in monitor.repoList() }
         router.post("/v1/agent-repo") { request, context in
             guard let body = try? await request.decode(as: RepoAddRequest.self, context: context) else {

@@ -1,0 +1,187 @@
+import Core
+import Foundation
+import Libvirt
+
+/// Hardware changes (`/v1/vms/{vm}/hardware…`): planned by `HardwarePlanner`,
+/// made by `HardwarePerformer`, logged, and for online changes confirmed by
+/// asking the agent what the guest sees.
+extension MonitorService {
+    public func hardware(vm: String) async throws -> HardwareReport {
+        let conn = try connection()
+        let (uuid, name, l) = try await executor.run { () throws -> (String, String, (config: HardwareLayout, live: HardwareLayout?)) in
+            let dom = try conn.domain(nameOrUUID: vm)
+            return (dom.uuid, dom.name, try HardwarePerformer.layouts(dom))
+        }
+        var guest: AgentMessage.Inventory?, note: String?
+        if l.live == nil {
+            note = "the VM is off"
+        } else {
+            do { guest = try await inventory(uuid) } catch { note = "\(error)" }
+        }
+        return HardwareReport(vm: name, running: l.live != nil, config: l.config, live: l.live, guest: guest, guestNote: note)
+    }
+
+    public func changeCPU(vm: String, _ r: CPUChangeRequest) async throws -> HardwareChangeResult {
+        try await change(vm: vm, action: "cpu") { dom, config, live in
+            let plan = try HardwarePlanner.cpu(r, config: config, live: live)
+            try HardwarePerformer.cpu(plan, on: dom, oldConfigMax: config.maxVcpus)
+            let from = live?.vcpus ?? config.vcpus
+            let max = plan.maxConfig.map { ", maximum \(config.maxVcpus) → \($0)" } ?? ""
+            return (HardwareChangeResult(vm: dom.name, change: "vCPUs \(from) → \(r.vcpus)\(max)", effective: plan.effective),
+                    { $0.cpusOnline == r.vcpus })
+        }
+    }
+
+    public func changeMemory(vm: String, _ r: MemoryChangeRequest) async throws -> HardwareChangeResult {
+        let before = try? await inventory(try resolve(vm).uuid)
+        return try await change(vm: vm, action: "memory") { dom, config, live in
+            let plan = try HardwarePlanner.memory(r, config: config, live: live)
+            try HardwarePerformer.memory(plan, on: dom, oldConfigMaxMiB: config.maxMemoryMiB)
+            let from = live?.memoryMiB ?? config.memoryMiB
+            let max = plan.maxConfigMiB.map { ", maximum \(config.maxMemoryMiB) → \($0) MiB" } ?? ""
+            let unchanged = from == r.mib
+            return (HardwareChangeResult(vm: dom.name, change: "memory \(from) → \(r.mib) MiB\(max)", effective: plan.effective),
+                    { unchanged || before == nil || $0.memTotalKiB != before?.memTotalKiB })
+        }
+    }
+
+    public func addDisk(vm: String, _ r: DiskAddRequest) async throws -> HardwareChangeResult {
+        let before = try? await inventory(try resolve(vm).uuid)
+        return try await change(vm: vm, action: "disk-add") { dom, config, live in
+            let plan = try HardwarePlanner.diskAdd(r, vm: dom.name, config: config, live: live)
+            try HardwarePerformer.addDisk(plan, sizeMiB: r.sizeMiB, on: dom)
+            let bytes = UInt64(r.sizeMiB) * 1024 * 1024
+            return (HardwareChangeResult(vm: dom.name, change: "disk \(plan.target) added (\(plan.bus), \(r.sizeMiB) MiB)",
+                                         effective: plan.live ? .now : .nextBoot, device: plan.target, path: plan.path),
+                    { inv in inv.disks.count > (before?.disks.count ?? 0) && inv.disks.contains { $0.sizeBytes == bytes } })
+        }
+    }
+
+    public func removeDisk(vm: String, target: String, nextBoot: Bool, deleteFile: Bool) async throws -> HardwareChangeResult {
+        let before = try? await inventory(try resolve(vm).uuid)
+        return try await change(vm: vm, action: "disk-remove") { dom, config, live in
+            let (plan, disk) = try HardwarePlanner.diskRemove(target, nextBoot: nextBoot, deleteFile: deleteFile, config: config, live: live)
+            let gone = try HardwarePerformer.remove(HardwareXML.diskXML(disk), plan, on: dom) { $0.disks.contains { $0.target == target } }
+            var result = HardwareChangeResult(vm: dom.name, change: "disk \(target) removed", effective: plan.live ? .now : .nextBoot,
+                                              device: target, path: disk.source)
+            if !gone {
+                result.notes.append("the guest has not released \(target) yet: it goes when the guest lets go (check 'vigil vm hardware')")
+            }
+            if let path = disk.source {
+                if deleteFile && gone {
+                    try FileManager.default.removeItem(atPath: path)
+                    result.notes.append("deleted \(path)")
+                } else {
+                    result.notes.append("kept \(path)\(deleteFile ? "" : " (pass --delete-file to delete it)")")
+                }
+            }
+            return (result, { $0.disks.count < (before?.disks.count ?? Int.max) })
+        }
+    }
+
+    public func growDisk(vm: String, target: String, _ r: DiskGrowRequest) async throws -> HardwareChangeResult {
+        try await change(vm: vm, action: "disk-grow") { dom, config, live in
+            let current = try? dom.blockInfo(target).capacity
+            let plan = try HardwarePlanner.diskGrow(target, r, currentBytes: current, config: config, live: live)
+            try HardwarePerformer.grow(plan, on: dom)
+            let from = current.map { "\($0 / 1024 / 1024) → " } ?? ""
+            return (HardwareChangeResult(vm: dom.name, change: "disk \(target) grown \(from)\(r.sizeMiB) MiB",
+                                         effective: plan.live ? .now : .nextBoot, device: target, path: plan.path),
+                    { inv in inv.disks.contains { $0.sizeBytes == plan.bytes } })
+        }
+    }
+
+    public func addNIC(vm: String, _ r: NICAddRequest) async throws -> HardwareChangeResult {
+        let mac = (r.mac ?? HardwarePerformer.newMAC()).lowercased()
+        return try await change(vm: vm, action: "nic-add") { dom, config, live in
+            let online = try HardwarePlanner.nicAdd(r, mac: mac, config: config, live: live)
+            let model = r.model ?? "virtio"
+            try dom.attachDevice(xml: HardwareXML.nicXML(kind: r.kind, source: r.source, mac: mac, model: model),
+                                 affect: online ? [.live, .config] : .config)
+            let source = r.source.map { " \($0)" } ?? ""
+            return (HardwareChangeResult(vm: dom.name, change: "NIC \(mac) added (\(r.kind)\(source), \(model))",
+                                         effective: online ? .now : .nextBoot, device: mac),
+                    { $0.nics.contains { $0.mac.lowercased() == mac } })
+        }
+    }
+
+    public func removeNIC(vm: String, mac: String, nextBoot: Bool) async throws -> HardwareChangeResult {
+        let key = mac.lowercased()
+        return try await change(vm: vm, action: "nic-remove") { dom, config, live in
+            let (plan, nic) = try HardwarePlanner.nicRemove(key, nextBoot: nextBoot, config: config, live: live)
+            let gone = try HardwarePerformer.remove(HardwareXML.nicXML(nic), plan, on: dom) { $0.nics.contains { $0.mac == key } }
+            var result = HardwareChangeResult(vm: dom.name, change: "NIC \(key) removed", effective: plan.live ? .now : .nextBoot, device: key)
+            if !gone { result.notes.append("the guest has not released the NIC yet: it goes when the guest lets go") }
+            return (result, { !$0.nics.contains { $0.mac.lowercased() == key } })
+        }
+    }
+
+    // MARK: helpers
+
+    typealias GuestCheck = @Sendable (AgentMessage.Inventory) -> Bool
+
+    /// Runs one change on the executor, logs it, and for an online change
+    /// waits (briefly) until the guest shows it.
+    private func change(vm: String, action: String,
+                        _ body: @escaping @Sendable (Domain, HardwareLayout, HardwareLayout?) throws -> (HardwareChangeResult, GuestCheck))
+        async throws -> HardwareChangeResult {
+        let conn = try connection()
+        let (uuid, made) = try await executor.run { () throws -> (String, (HardwareChangeResult, GuestCheck)) in
+            let dom = try conn.domain(nameOrUUID: vm)
+            let active = try dom.isActive
+            let config = HardwareXML.layout(try dom.xml([.inactive]))
+            let live = active ? HardwareXML.layout(try dom.xml()) : nil
+            return (dom.uuid, try body(dom, config, live))
+        }
+        var (result, check) = made
+        let when = result.effective == .now ? "now" : "effective at next boot"
+        events.record(vmUUID: uuid, vmName: result.vm, kind: "hardware", message: "\(result.change) (\(when))",
+                      action: action, outcome: "succeeded")
+        logger.info("hardware change: \(result.change) (\(when))", metadata: ["vm.name": "\(result.vm)"])
+        if result.effective == .nextBoot {
+            result.notes.insert("stored in the VM's definition: effective at next boot", at: 0)
+        } else if await center.tracked(uuid)?.machine.agent == .alive {
+            let (guest, seen) = await confirm(uuid, check)
+            result.guest = guest
+            if !seen { result.notes.append("the guest does not show the change yet (hot-plug may take a moment)") }
+        } else {
+            result.notes.append("no vigil-agent connected: cannot confirm what the guest sees")
+        }
+        return result
+    }
+
+    private func resolve(_ vm: String) async throws -> (uuid: String, name: String) {
+        let conn = try connection()
+        return try await executor.run { () throws -> (String, String) in
+            let dom = try conn.domain(nameOrUUID: vm)
+            return (dom.uuid, dom.name)
+        }
+    }
+
+    /// What the guest sees, from its agent (bounded: the guest is untrusted).
+    func inventory(_ uuid: String) async throws -> AgentMessage.Inventory {
+        guard await center.tracked(uuid)?.machine.agent == .alive else { throw AgentRequests.NotConnected() }
+        let reply = try await requests.request(vm: uuid, what: "an inventory request", send: { await self.center.send(uuid, $0) }) {
+            .inventoryRequest(.init(id: $0))
+        }
+        guard case .inventory(let inventory) = reply.message else { throw AgentRequests.NotConnected() }
+        return inventory.bounded()
+    }
+
+    /// Asks the agent until `check` holds (hot-plugged hardware reaches the
+    /// guest a little after libvirt returns; each request also brings new
+    /// CPUs and memory online) or `timeout` passes.
+    private func confirm(_ uuid: String, _ check: GuestCheck, timeout: Duration = .seconds(15))
+        async -> (AgentMessage.Inventory?, Bool) {
+        let deadline = ContinuousClock.now + timeout
+        var last: AgentMessage.Inventory?
+        while true {
+            if let inventory = try? await inventory(uuid) {
+                last = inventory
+                if check(inventory) { return (inventory, true) }
+            }
+            if ContinuousClock.now >= deadline { return (last, false) }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Core
+import Foundation
+import Libvirt
+
+/// Carries out `HardwarePlanner`'s plans on a domain (blocking libvirt
+/// calls: run on the executor). Leaves nothing half-made: a disk file made
+/// for an attach that fails is removed again.
+enum HardwarePerformer {
+    /// Persistent and live layouts, with disk sizes where libvirt knows them.
+    static func layouts(_ dom: Domain) throws -> (config: HardwareLayout, live: HardwareLayout?) {
+        let active = try dom.isActive
+        var config = HardwareXML.layout(try dom.xml([.inactive]))
+        var live = active ? HardwareXML.layout(try dom.xml()) : nil
+        if var l = live {
+            for i in l.disks.indices { l.disks[i].sizeBytes = try? dom.blockInfo(l.disks[i].target).capacity }
+            live = l
+        } else {
+            for i in config.disks.indices { config.disks[i].sizeBytes = try? dom.blockInfo(config.disks[i].target).capacity }
+        }
+        return (config, live)
+    }
+
+    static func cpu(_ p: HardwarePlanner.CPUPlan, on dom: Domain, oldConfigMax: Int) throws {
+        if let live = p.live { try dom.setVcpus(live, .live) }
+        // A larger maximum must exist before the count; a smaller one after it.
+        if let max = p.maxConfig, max > oldConfigMax { try dom.setVcpus(max, [.config, .maximum]) }
+        try dom.setVcpus(p.config, .config)
+        if let max = p.maxConfig, max <= oldConfigMax { try dom.setVcpus(max, [.config, .maximum]) }
+    }
+
+    static func memory(_ p: HardwarePlanner.MemoryPlan, on dom: Domain, oldConfigMaxMiB: Int) throws {
+        func kib(_ mib: Int) -> UInt64 { UInt64(mib) * 1024 }
+        if let live = p.liveMiB { try dom.setMemory(kib: kib(live), .live) }
+        if let max = p.maxConfigMiB, max > oldConfigMaxMiB { try dom.setMemory(kib: kib(max), [.config, .maximum]) }
+        try dom.setMemory(kib: kib(p.configMiB), .config)
+        if let max = p.maxConfigMiB, max <= oldConfigMaxMiB { try dom.setMemory(kib: kib(max), [.config, .maximum]) }
+    }
+
+    static func addDisk(_ p: HardwarePlanner.DiskAddPlan, sizeMiB: Int, on dom: Domain) throws {
+        var isDir: ObjCBool = false
+        let dir = (p.path as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw APIError.badRequest("storage directory '\(dir)' does not exist", hint: "create it, or give another --dir")
+        }
+        try VMBuilder.createDisk(p.path, sizeGiB: Double(sizeMiB) / 1024)
+        do {
+            try dom.attachDevice(xml: HardwareXML.diskXML(path: p.path, target: p.target, bus: p.bus), affect: p.live ? [.live, .config] : .config)
+        } catch {
+            try? FileManager.default.removeItem(atPath: p.path)
+            throw error
+        }
+    }
+
+    /// Detaches a device; a live removal waits (up to `wait`) for the guest
+    /// to let it go. Returns false when the device is still in the running VM.
+    static func remove(_ xml: String, _ p: HardwarePlanner.DeviceRemovePlan, on dom: Domain,
+                       stillThere: (HardwareLayout) -> Bool, wait: Duration = .seconds(10)) throws -> Bool {
+        if p.live {
+            try dom.detachDevice(xml: xml, affect: .live)
+        }
+        if p.config { try dom.detachDevice(xml: xml, affect: .config) }
+        guard p.live else { return true }
+        let deadline = ContinuousClock.now + wait
+        while true {
+            if !stillThere(HardwareXML.layout(try dom.xml())) { return true }
+            if ContinuousClock.now >= deadline { return false }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+    }
+
+    static func grow(_ p: HardwarePlanner.DiskGrowPlan, on dom: Domain) throws {
+        if p.live {
+            try dom.blockResize(p.target, bytes: p.bytes)
+            return
+        }
+        guard let path = p.path else { return }
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
+        run.arguments = ["resize", "-q", path, "\(p.bytes)"]
+        let err = Pipe()
+        run.standardError = err
+        try run.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        run.waitUntilExit()
+        guard run.terminationStatus == 0 else {
+            throw APIError(.internalServerError, "qemu-img could not resize \(path): \(message)", hint: "check the file and free space")
+        }
+    }
+
+    /// A locally administered MAC in QEMU's range (52:54:00), random.
+    static func newMAC() -> String {
+        "52:54:00:" + (0..<3).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined(separator: ":")
+    }
+}
