@@ -45,6 +45,11 @@ extension AgentMessage {
             self.onlined = onlined
         }
 
+        /// The same hardware seen (request id and what was onlined aside).
+        public func sameView(as other: Inventory) -> Bool {
+            cpusOnline == other.cpusOnline && memTotalKiB == other.memTotalKiB && nics == other.nics && disks == other.disks
+        }
+
         /// At most this many entries per list, and this many characters per name.
         public static let maxItems = 64
         public static let maxName = 64

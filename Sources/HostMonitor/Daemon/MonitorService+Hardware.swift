@@ -168,7 +168,7 @@ extension MonitorService {
         return inventory.bounded()
     }
 
-    /// Asks the agent until `check` holds (hot-plugged hardware reaches the
+    /// Asks the agent until `check` holds and the view is steady (hot-plugged hardware reaches the
     /// guest a little after libvirt returns; each request also brings new
     /// CPUs and memory online) or `timeout` passes.
     private func confirm(_ uuid: String, _ check: GuestCheck, timeout: Duration = .seconds(15))
@@ -177,8 +177,9 @@ extension MonitorService {
         var last: AgentMessage.Inventory?
         while true {
             if let inventory = try? await inventory(uuid) {
+                // Twice the same view: a balloon moves memory a little at a time.
+                if check(inventory), let last, last.sameView(as: inventory) { return (inventory, true) }
                 last = inventory
-                if check(inventory) { return (inventory, true) }
             }
             if ContinuousClock.now >= deadline { return (last, false) }
             try? await Task.sleep(for: .milliseconds(500))
