@@ -108,9 +108,21 @@ struct HardwareTests {
         #expect(dropIDE.effective == .nextBoot && dropIDE.notes.contains { $0.contains("kept \(ideFile)") })
         #expect(try !s.guest.domain.xml([.inactive]).contains("dev='hda'") && s.guest.domain.xml().contains("dev='hda'"))
 
+        // Off: every change is for the next boot; a disk grows with qemu-img.
+        try s.guest.domain.destroy()
+        let off = try JSONDecoder().decode(HardwareReport.self, from: Data(try s.daemon.vigil(["vm", "hardware", vmName, "--json"]).stdout.utf8))
+        #expect(!off.running && off.live == nil && off.guest == nil && off.guestNote == "the VM is off")
+        #expect(off.config.vcpus == 1 && off.config.disks.first { $0.target == "hdb" }?.sizeBytes == 64 << 20, "\(off.config)")
+        let offGrow = try change(["disk", "grow", vmName, "hdb", "80M"])
+        #expect(offGrow.effective == .nextBoot && offGrow.path == ide.path)
+        #expect(try ProcessRunner.run(["qemu-img", "info", "--output=json", try #require(ide.path)]).stdout.contains("\"virtual-size\": 83886080"))
+        #expect(try change(["memory", vmName, "512M", "--max", "512M"]).effective == .nextBoot)
+        #expect(try s.guest.domain.xml([.inactive]).contains("<memory unit='KiB'>524288</memory>"))
+        #expect(try change(["cpu", vmName, "2"]).effective == .nextBoot && s.guest.domain.vcpuCount(.config) == 2)
+
         let log = try s.daemon.events(vm: vmName).filter { $0.kind == "hardware" }
         #expect(log.compactMap(\.action) == ["cpu", "cpu", "memory", "memory", "nic-add", "nic-remove", "disk-add", "disk-grow",
-                                             "disk-remove", "disk-add", "disk-remove", "disk-add", "disk-remove"], "\(log.map(\.message))")
+                                             "disk-remove", "disk-add", "disk-remove", "disk-add", "disk-remove", "disk-grow", "memory", "cpu"], "\(log.map(\.message))")
         #expect(log.contains { $0.message.contains("effective at next boot") })
     }
 }
