@@ -1,5 +1,6 @@
 import Core
 import Glibc
+import Udev
 
 /// What hardware the guest kernel sees, for vigild's `inventory_request`.
 /// Before looking, brings hot-added CPUs and memory blocks online, as
@@ -68,5 +69,19 @@ enum GuestInventory {
         defer { close(fd) }
         let bytes = Array(value.utf8)
         return bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
+    }
+}
+
+/// Kernel uevents for CPUs and memory blocks, so hardware hot-added by
+/// anyone (virsh setvcpus too, not only vigild) comes online at once. The
+/// agent polls `fd` with its port; idle guests get no wake-ups from it.
+final class HotplugWatcher {
+    private let monitor = try? DeviceMonitor(subsystems: ["cpu", "memory"])
+    var fd: Int32 { monitor?.fd ?? -1 }
+
+    /// A uevent arrived: consume it and online what came.
+    func handle() {
+        monitor?.drain()
+        _ = GuestInventory.bringOnline()
     }
 }

@@ -15,8 +15,8 @@ struct HardwareTests {
         chmod(store.path, 0o755)
         let ideFile = store.path + "/ide.qcow2"
         #expect(try ProcessRunner.run(["qemu-img", "create", "-q", "-f", "qcow2", ideFile, "32M"]).status == 0)
-        // 1 of 2 vCPUs, 256 MiB with a balloon, the data disk as vda, an IDE disk as hda.
-        let s = try await ProtectionTests.protectedGuest(guestArguments: ["--balloon", "--memory", "256",
+        // 1 of 3 vCPUs, 256 MiB with a balloon, the data disk as vda, an IDE disk as hda.
+        let s = try await ProtectionTests.protectedGuest(guestArguments: ["--max-vcpus", "3", "--balloon", "--memory", "256",
                                                                           "--extra-disk", "ide:hda:\(ideFile)"])
         defer { s.remove() }
         let vmName = s.guest.name
@@ -33,7 +33,7 @@ struct HardwareTests {
         func shell(_ command: String) throws -> String { try s.guest.run(command).stdout }
 
         let before = try JSONDecoder().decode(HardwareReport.self, from: Data(try s.daemon.vigil(["vm", "hardware", vmName, "--json"]).stdout.utf8))
-        #expect(before.running && before.live?.vcpus == 1 && before.live?.maxVcpus == 2 && before.live?.memoryMiB == 256)
+        #expect(before.running && before.live?.vcpus == 1 && before.live?.maxVcpus == 3 && before.live?.memoryMiB == 256)
         let guest0 = try #require(before.guest, "\(before.guestNote ?? "")")
         #expect(guest0.cpusOnline == 1)
         #expect(guest0.disks.contains { $0.name == "vda" })
@@ -44,13 +44,20 @@ struct HardwareTests {
         #expect(cpu.effective == .now)
         #expect(cpu.guest?.cpusOnline == 2, "\(cpu)")
         #expect(try shell("cat /sys/devices/system/cpu/online").contains("0-1"))
+        // Added behind vigild's back (libvirt directly): the agent sees the
+        // kernel's uevent and brings the CPU online without being asked.
+        try s.guest.domain.setVcpus(3, .live)
+        try await s.daemon.waitUntil("third CPU online in the guest", timeout: 30) {
+            try shell("cat /sys/devices/system/cpu/online").contains("0-2")
+        }
+        #expect(s.guest.console.contains("vigil-agent: brought online: cpu2"), "\(s.guest.console)")
         // Removing one online is refused with what to do instead; next boot works.
-        let unplug = try refused(["cpu", vmName, "1"])
+        let unplug = try refused(["cpu", vmName, "2"])
         #expect(unplug.contains("cannot unplug") && unplug.contains("--next-boot"), "\(unplug)")
-        #expect(try refused(["cpu", vmName, "2", "--max", "4"]).contains("--next-boot"))
+        #expect(try refused(["cpu", vmName, "3", "--max", "4"]).contains("--next-boot"))
         let later = try change(["cpu", vmName, "1", "--next-boot"])
         #expect(later.effective == .nextBoot && later.notes.contains { $0.contains("next boot") })
-        #expect(try s.guest.domain.vcpuCount(.config) == 1 && s.guest.domain.vcpuCount(.live) == 2)
+        #expect(try s.guest.domain.vcpuCount(.config) == 1 && s.guest.domain.vcpuCount(.live) == 3)
         #expect(try s.guest.domain.xml([.inactive]).contains("current='1'"))
 
         // Balloon down and up within the maximum: MemTotal in the guest follows.

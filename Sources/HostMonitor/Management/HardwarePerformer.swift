@@ -14,8 +14,12 @@ enum HardwarePerformer {
         if var l = live {
             for i in l.disks.indices { l.disks[i].sizeBytes = try? dom.blockInfo(l.disks[i].target).capacity }
             live = l
-        } else {
-            for i in config.disks.indices { config.disks[i].sizeBytes = try? dom.blockInfo(config.disks[i].target).capacity }
+        }
+        // A running VM's disk sizes are its live ones; a disk only in the definition is not open, so unknown.
+        for i in config.disks.indices {
+            let d = config.disks[i]
+            config.disks[i].sizeBytes = active ? live?.disks.first { $0.target == d.target && $0.source == d.source }?.sizeBytes
+                : try? dom.blockInfo(d.target).capacity
         }
         return (config, live)
     }
