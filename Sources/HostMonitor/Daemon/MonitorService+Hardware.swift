@@ -39,9 +39,10 @@ extension MonitorService {
             try HardwarePerformer.memory(plan, on: dom, oldConfigMaxMiB: config.maxMemoryMiB)
             let from = live?.memoryMiB ?? config.memoryMiB
             let max = plan.maxConfigMiB.map { ", maximum \(config.maxMemoryMiB) → \($0) MiB" } ?? ""
-            let unchanged = from == r.mib
+            // The balloon moves MemTotal by the same amount (within a few pages).
+            let delta = (r.mib - from) * 1024
             return (HardwareChangeResult(vm: dom.name, change: "memory \(from) → \(r.mib) MiB\(max)", effective: plan.effective),
-                    { unchanged || before == nil || $0.memTotalKiB != before?.memTotalKiB })
+                    { inv in before.map { abs(Int(inv.memTotalKiB) - Int($0.memTotalKiB) - delta) <= 4096 } ?? true })
         }
     }
 
