@@ -78,15 +78,7 @@ enum HardwarePerformer {
             return
         }
         guard let path = p.path else { return }
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
-        run.arguments = ["resize", "-q", path, "\(p.bytes)"]
-        let err = Pipe()
-        run.standardError = err
-        try run.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        run.waitUntilExit()
-        guard run.terminationStatus == 0 else {
+        if let message = VMBuilder.qemuImg(["resize", "-q", path, "\(p.bytes)"]) {
             throw APIError(.internalServerError, "qemu-img could not resize \(path): \(message)", hint: "check the file and free space")
         }
     }

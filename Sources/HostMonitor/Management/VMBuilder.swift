@@ -98,17 +98,22 @@ enum VMBuilder {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw APIError.conflict("\(path) already exists", hint: "choose another VM name or storage directory; Vigil never overwrites a disk")
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
-        p.arguments = ["create", "-q", "-f", "qcow2", path, "\(Int64(sizeGiB * 1024 * 1024))K"]
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
+        if let message = qemuImg(["create", "-q", "-f", "qcow2", path, "\(Int64(sizeGiB * 1024 * 1024))K"]) {
             try? FileManager.default.removeItem(atPath: path)
             throw APIError(.internalServerError, "qemu-img could not create \(path): \(message)", hint: "check free space and permissions")
         }
+    }
+
+    /// Runs qemu-img; nil when it worked, else what it wrote to stderr.
+    static func qemuImg(_ arguments: [String]) -> String? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
+        p.arguments = arguments
+        let err = Pipe()
+        p.standardError = err
+        do { try p.run() } catch { return "\(error)" }
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return p.terminationStatus == 0 ? nil : message
     }
 }
