@@ -8,13 +8,21 @@ import TestSupport
 /// vigild takes only the matching reply and bounds what it shows.
 @Suite struct HostileInventoryTests {
     @Test func inventoryRepliesAreMatchedByIDAndBounded() async throws {
-        let rig = try FakeGuestTests.rig(["inv"])
+        let rig = try FakeGuestTests.rig(["inv", "old"])
         defer { rig.dir.remove() }
-        let ch = try #require(rig.channels["inv"])
-        ch.send(FakeGuestTests.hello("inv"))
-        let beats = FakeGuestTests.heartbeating(ch)
-        defer { beats.cancel() }
-        try FakeGuestTests().waitFor("agent alive") { try FakeGuestTests().status(rig, "inv")?.state == .alive }
+        let ch = try #require(rig.channels["inv"]), old = try #require(rig.channels["old"])
+        ch.send(AgentCodec.encode(.hello(.init(agentVersion: "9.9.9", os: "FakeOS", kernel: "6.1", bootID: "b", hostname: "inv",
+                                                 capabilities: ["heartbeat", "inventory"]))))
+        old.send(FakeGuestTests.hello("old"))
+        let beats = [FakeGuestTests.heartbeating(ch), FakeGuestTests.heartbeating(old)]
+        defer { beats.forEach { $0.cancel() } }
+        try FakeGuestTests().waitFor("agents alive") {
+            try FakeGuestTests().status(rig, "inv")?.state == .alive && FakeGuestTests().status(rig, "old")?.state == .alive
+        }
+        // An agent without the capability is not asked (it would not answer).
+        let oldReport = try JSONDecoder().decode(HardwareReport.self, from: Data(try rig.daemon.vigil(["vm", "hardware", "old", "--json"]).stdout.utf8))
+        #expect(oldReport.guest == nil && oldReport.guestNote?.contains("upgrade it") == true, "\(oldReport)")
+        #expect(!old.receivedText.contains("inventory_request"))
 
         let daemon = rig.daemon
         let query = Task.detached { try daemon.vigil(["vm", "hardware", "inv", "--json"]) }

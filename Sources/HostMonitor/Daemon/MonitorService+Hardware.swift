@@ -119,6 +119,11 @@ extension MonitorService {
 
     // MARK: helpers
 
+    struct NoInventory: Error, CustomStringConvertible {
+        let version: String
+        var description: String { "vigil-agent \(version) cannot report what the guest sees: upgrade it ('vigil agent upgrade VM')" }
+    }
+
     typealias GuestCheck = @Sendable (AgentMessage.Inventory) -> Bool
 
     /// Runs one change on the executor, logs it, and for an online change
@@ -141,10 +146,14 @@ extension MonitorService {
         logger.info("hardware change: \(result.change) (\(when))", metadata: ["vm.name": "\(result.vm)"])
         if result.effective == .nextBoot {
             result.notes.insert("stored in the VM's definition: effective at next boot", at: 0)
-        } else if await center.tracked(uuid)?.machine.agent == .alive {
-            let (guest, seen) = await confirm(uuid, check)
-            result.guest = guest
-            if !seen { result.notes.append("the guest does not show the change yet (hot-plug may take a moment)") }
+        } else if let t = await center.tracked(uuid), t.machine.agent == .alive {
+            if t.hello?.capabilities.contains("inventory") == true {
+                let (guest, seen) = await confirm(uuid, check)
+                result.guest = guest
+                if !seen { result.notes.append("the guest does not show the change yet (hot-plug may take a moment)") }
+            } else {
+                result.notes.append(NoInventory(version: t.hello?.agentVersion ?? "?").description)
+            }
         } else {
             result.notes.append("no vigil-agent connected: cannot confirm what the guest sees")
         }
@@ -161,7 +170,8 @@ extension MonitorService {
 
     /// What the guest sees, from its agent (bounded: the guest is untrusted).
     func inventory(_ uuid: String) async throws -> AgentMessage.Inventory {
-        guard await center.tracked(uuid)?.machine.agent == .alive else { throw AgentRequests.NotConnected() }
+        guard let t = await center.tracked(uuid), t.machine.agent == .alive else { throw AgentRequests.NotConnected() }
+        guard t.hello?.capabilities.contains("inventory") == true else { throw NoInventory(version: t.hello?.agentVersion ?? "?") }
         let reply = try await requests.request(vm: uuid, what: "an inventory request", send: { await self.center.send(uuid, $0) }) {
             .inventoryRequest(.init(id: $0))
         }
