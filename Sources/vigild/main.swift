@@ -55,6 +55,9 @@ struct Vigild: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a new agent build may take to start and handshake before the guest rolls it back (5-300).")
     var agentUpgradeTimeout = 30
 
+    @Option(name: .long, help: "Bandwidth cap for disk copies of clones and templates, in MiB/s (default: none), so copies do not starve running VMs' I/O.")
+    var copyRateLimit: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -67,6 +70,9 @@ struct Vigild: AsyncParsableCommand {
     func validate() throws {
         let problems = defaultPolicy.problems
         guard problems.isEmpty else { throw ValidationError("default policy: " + problems.joined(separator: "; ")) }
+        if let copyRateLimit, copyRateLimit < 1 {
+            throw ValidationError("--copy-rate-limit must be at least 1 MiB/s, got \(copyRateLimit); leave it out for no cap")
+        }
         guard (5...300).contains(agentUpgradeTimeout) else {
             throw ValidationError("--agent-upgrade-timeout must be 5 to 300 seconds, got \(agentUpgradeTimeout)")
         }
@@ -91,6 +97,7 @@ struct Vigild: AsyncParsableCommand {
         config.timeSyncIntervalSeconds = timeSyncInterval
         config.agentTrustKeyFiles = agentTrustKey
         config.agentUpgradeTimeoutMs = agentUpgradeTimeout * 1000
+        config.copyRateLimitMiBs = copyRateLimit
         do {
             try await Daemon(config: config, logger: logger).run()
         } catch let error as DaemonError {

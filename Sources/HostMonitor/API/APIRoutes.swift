@@ -13,6 +13,8 @@ extension VMSettingsDocument: ResponseEncodable {}
 extension AgentPackageManifest: ResponseEncodable {}
 extension AgentRepository.Listing: ResponseEncodable {}
 extension AgentUpgrader.Result: ResponseEncodable {}
+extension OperationInfo: ResponseEncodable {}
+extension OperationList: ResponseEncodable {}
 
 /// `POST /v1/agents/upgrade` reply.
 public struct UpgradeResults: Codable, Sendable, ResponseEncodable {
@@ -98,6 +100,21 @@ enum APIRoutes {
                 throw APIError.badRequest("send {\"enabled\": true|false}", hint: "vigil vm autostart VM on|off")
             }
             return try await monitor.setAutostart(vm: try context.parameters.require("vm"), enabled: body.enabled)
+        }
+        router.post("/v1/vms/:vm/clone") { request, context in
+            guard let body = try? await request.decode(as: CloneRequest.self, context: context) else {
+                throw APIError.badRequest("send {\"name\": NEW, \"mode\": \"full\"|\"linked\", \"directory\"?, \"host\"?, \"start\"?}",
+                                          hint: "vigil vm clone SOURCE NEW")
+            }
+            return try await monitor.clone(vm: try context.parameters.require("vm"), body)
+        }
+        router.get("/v1/operations") { _, _ in OperationList(operations: try await monitor.operationList()) }
+        router.get("/v1/operations/:id") { request, context in
+            let wait = request.uri.queryParameters.get("wait").flatMap(Double.init) ?? 0
+            return try await monitor.operation(id: try context.parameters.require("id"), waitSeconds: wait)
+        }
+        router.post("/v1/operations/:id/cancel") { _, context in
+            try await monitor.cancelOperation(id: try context.parameters.require("id"))
         }
         router.get("/v1/agent-repo") { _, _ in monitor.repoList() }
         router.post("/v1/agent-repo") { request, context in

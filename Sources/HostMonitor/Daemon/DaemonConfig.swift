@@ -19,6 +19,8 @@ public struct DaemonConfig: Sendable {
     public var agentTrustKeyFiles: [String] = []
     /// How long a new agent build may take to come up before the guest rolls back.
     public var agentUpgradeTimeoutMs: Int = 30_000
+    /// Bandwidth cap for disk copies (clones, templates), MiB/s; nil: none.
+    public var copyRateLimitMiBs: Int?
 
     public init(libvirtURI: String = "qemu:///system", stateDirectory: String = "/var/lib/vigil",
                 socketPath: String = "/run/vigil/vigild.sock", defaultPolicy: ProtectionPolicy = .init(),

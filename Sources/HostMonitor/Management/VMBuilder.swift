@@ -7,10 +7,7 @@ import Foundation
 /// is created.
 enum VMBuilder {
     static func problems(_ r: VMCreateRequest) -> [String] {
-        var p: [String] = []
-        if r.name.isEmpty || r.name.count > 64 || !r.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
-            p.append("name must be 1-64 letters, digits, '-', '_' or '.', got '\(r.name)'")
-        }
+        var p = nameProblems(r.name)
         if !(1...256).contains(r.vcpus) { p.append("vcpus must be 1 to 256, got \(r.vcpus)") }
         if !(32...4_194_304).contains(r.memoryMiB) { p.append("memory must be 32 MiB to 4 TiB, got \(r.memoryMiB) MiB") }
         if r.disks.count > 16 { p.append("at most 16 disks") }
@@ -38,16 +35,22 @@ enum VMBuilder {
         return p
     }
 
+    /// What is wrong with a new VM's name (it names files and sockets too).
+    static func nameProblems(_ name: String) -> [String] {
+        if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+            || name.hasPrefix(".") {
+            return ["name must be 1-64 letters, digits, '-', '_' or '.' (not starting with '.'), got '\(name)'"]
+        }
+        return []
+    }
+
     static func diskPath(_ r: VMCreateRequest, _ i: Int) -> String {
         let dir = r.disks[i].directory.hasSuffix("/") ? String(r.disks[i].directory.dropLast()) : r.disks[i].directory
         return "\(dir)/\(r.name)-disk\(i + 1).qcow2"
     }
 
     static func xml(_ r: VMCreateRequest) -> String {
-        func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: "'", with: "&apos;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
+        let esc = XMLEscape.text
         let boots = r.boot.map { "    <boot dev='\($0)'/>" }.joined(separator: "\n")
         let disks = r.disks.indices.map { i in
             """

@@ -47,6 +47,7 @@ public final class StateStore: Sendable {
                 t.add(column: "alive", .boolean).notNull().defaults(to: false)
             }
         }
+        registerOperationMigrations(&m)
         return m
     }
 
