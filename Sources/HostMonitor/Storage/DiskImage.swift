@@ -83,7 +83,7 @@ enum DiskImage {
         let result = try await run(.path("/usr/bin/qemu-img"), arguments: Arguments(args),
                                    output: .string(limit: 1 << 20), error: .string(limit: 65_536))
         try check(result.terminationStatus, stderr: result.standardError, what: "qemu-img \(args.first ?? "")")
-        return result.standardOutput ?? ""
+        return result.standardOutput
     }
 
     private static func check(_ status: TerminationStatus, stderr: String?, what: String) throws {
@@ -97,13 +97,14 @@ enum DiskImage {
     struct ProgressParser {
         private var tail = ""
 
-        /// The newest percentage in `text` as a fraction, if it completes one.
+        /// The newest percentage that `text` completes, as a fraction.
         mutating func feed(_ text: String) -> Double? {
             tail = String((tail + text).suffix(64))
             guard let close = tail.range(of: "/100%)", options: .backwards),
-                  let open = tail.range(of: "(", options: .backwards, range: tail.startIndex..<close.lowerBound),
-                  let value = Double(tail[open.upperBound..<close.lowerBound]) else { return nil }
-            return value / 100
+                  let open = tail.range(of: "(", options: .backwards, range: tail.startIndex..<close.lowerBound) else { return nil }
+            let value = Double(tail[open.upperBound..<close.lowerBound])
+            tail = String(tail[close.upperBound...])
+            return value.map { $0 / 100 }
         }
     }
 }
