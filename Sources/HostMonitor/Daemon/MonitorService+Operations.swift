@@ -60,12 +60,12 @@ extension MonitorService {
                 throw APIError.conflict("\(source.name) is hibernated; a linked clone would change the disks its saved memory belongs to",
                                         hint: "wake it (vigil vm wake) or make a full clone")
             }
-            var disks: [Cloner.DiskCopy] = []
+            var disks: [DiskCopier.Copy] = []
             for d in def.disks where d.device == "disk" && !d.shareable && !d.readOnly {
                 guard let from = d.path else { continue }
                 let dir = r.directory ?? URL(fileURLWithPath: from).deletingLastPathComponent().path
                 let to = URL(fileURLWithPath: dir).appendingPathComponent("\(r.name)-\(d.target).qcow2").path
-                disks.append(Cloner.DiskCopy(target: d.target, from: from, format: d.format ?? "raw", to: to, virtualSize: 0))
+                disks.append(DiskCopier.Copy(target: d.target, from: from, format: d.format ?? "raw", to: to, virtualSize: 0))
             }
             return Cloner.Plan(request: r, source: source, sourceURI: sourceURI, target: target, targetURI: targetURI,
                                running: running, definition: xml, disks: disks, newUUID: UUID().uuidString.lowercased())
@@ -88,11 +88,13 @@ extension MonitorService {
                                     hint: "Vigil never overwrites a disk: choose another name or --dir, or make a full clone")
         }
         let ready = checked
-        let cloner = Cloner(executor: executor, events: events, rateLimitMiBs: config.copyRateLimitMiBs)
+        let cloner = Cloner(copier: copier, events: events)
         return try await operations.start(kind: "clone", target: "\(plan.source.name) -> \(r.name)") { ctx in
             try await cloner.perform(ready, ctx)
         }
     }
+
+    var copier: DiskCopier { DiskCopier(executor: executor, rateLimitMiBs: config.copyRateLimitMiBs) }
 
     func isShared(_ path: String) -> Bool {
         let p = URL(fileURLWithPath: path).standardized.path
