@@ -58,6 +58,12 @@ struct Vigild: AsyncParsableCommand {
     @Option(name: .long, help: "Bandwidth cap for disk copies of clones and templates, in MiB/s (default: none), so copies do not starve running VMs' I/O.")
     var copyRateLimit: Int?
 
+    @Option(name: .long, help: "Directory of VM templates (default: STATE_DIR/templates); put it on shared storage to share templates across hosts.")
+    var templateDir: String?
+
+    @Option(name: .long, help: "Default directory for the disks of VMs deployed from templates.")
+    var vmDir = "/var/lib/libvirt/images"
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -98,6 +104,8 @@ struct Vigild: AsyncParsableCommand {
         config.agentTrustKeyFiles = agentTrustKey
         config.agentUpgradeTimeoutMs = agentUpgradeTimeout * 1000
         config.copyRateLimitMiBs = copyRateLimit
+        config.templateDirectory = templateDir
+        config.vmDirectory = vmDir
         do {
             try await Daemon(config: config, logger: logger).run()
         } catch let error as DaemonError {

@@ -15,6 +15,8 @@ extension AgentRepository.Listing: ResponseEncodable {}
 extension AgentUpgrader.Result: ResponseEncodable {}
 extension OperationInfo: ResponseEncodable {}
 extension OperationList: ResponseEncodable {}
+extension TemplateInfo: ResponseEncodable {}
+extension TemplateList: ResponseEncodable {}
 
 /// `POST /v1/agents/upgrade` reply.
 public struct UpgradeResults: Codable, Sendable, ResponseEncodable {
@@ -116,6 +118,7 @@ enum APIRoutes {
         router.post("/v1/operations/:id/cancel") { _, context in
             try await monitor.cancelOperation(id: try context.parameters.require("id"))
         }
+        TemplateRoutes.add(to: router, monitor: monitor)
         router.get("/v1/agent-repo") { _, _ in monitor.repoList() }
         router.post("/v1/agent-repo") { request, context in
             guard let body = try? await request.decode(as: RepoAddRequest.self, context: context) else {

@@ -62,6 +62,46 @@ struct DomainDefinition {
         }
     }
 
+    var vcpus: Int { Int(first("/domain/vcpu")?.stringValue?.trimmingCharacters(in: .whitespaces) ?? "") ?? 1 }
+
+    var memoryMiB: Int {
+        guard let e = first("/domain/memory"), let v = Int64(e.stringValue?.trimmingCharacters(in: .whitespaces) ?? "") else { return 0 }
+        return Int(Self.kib(v, unit: e.attribute(forName: "unit")?.stringValue ?? "KiB") / 1024)
+    }
+
+    /// Sets the vCPU count (all of them online at boot).
+    mutating func setVCPUs(_ n: Int) {
+        guard let e = first("/domain/vcpu") else { return }
+        e.stringValue = "\(n)"
+        e.removeAttribute(forName: "current")
+    }
+
+    /// Sets the memory size (and the current, ballooned size to the same).
+    mutating func setMemory(mib: Int) {
+        for path in ["/domain/memory", "/domain/currentMemory"] {
+            guard let e = first(path) else { continue }
+            e.stringValue = "\(Int64(mib) * 1024)"
+            if let unit = e.attribute(forName: "unit") {
+                unit.stringValue = "KiB"
+            } else if let unit = XMLNode.attribute(withName: "unit", stringValue: "KiB") as? XMLNode {
+                e.addAttribute(unit)
+            }
+        }
+    }
+
+    static func kib(_ value: Int64, unit: String) -> Int64 {
+        switch unit.lowercased() {
+        case "b", "bytes": value / 1024
+        case "m", "mib": value * 1024
+        case "g", "gib": value * 1024 * 1024
+        case "t", "tib": value * 1024 * 1024 * 1024
+        case "kb": value * 1000 / 1024
+        case "mb": value * 1_000_000 / 1024
+        case "gb": value * 1_000_000_000 / 1024
+        default: value
+        }
+    }
+
     /// Disk elements whose type is not a plain file (block, network, volume).
     var nonFileDisks: [String] {
         all("/domain/devices/disk").compactMap { d in

@@ -49,14 +49,17 @@ enum VMBuilder {
         return "\(dir)/\(r.name)-disk\(i + 1).qcow2"
     }
 
-    static func xml(_ r: VMCreateRequest) -> String {
+    /// The domain definition; `diskPaths` overrides where each disk's image is
+    /// (an import names its own files), otherwise `diskPath(r, i)`.
+    static func xml(_ r: VMCreateRequest, diskPaths: [String]? = nil) -> String {
         let esc = XMLEscape.text
         let boots = r.boot.map { "    <boot dev='\($0)'/>" }.joined(separator: "\n")
-        let disks = r.disks.indices.map { i in
+        let paths = diskPaths ?? r.disks.indices.map { diskPath(r, $0) }
+        let disks = paths.indices.map { i in
             """
                 <disk type='file' device='disk'>
                   <driver name='qemu' type='qcow2'/>
-                  <source file='\(esc(diskPath(r, i)))'/>
+                  <source file='\(esc(paths[i]))'/>
                   <target dev='vd\(Character(UnicodeScalar(UInt8(97 + i))))' bus='virtio'/>
                 </disk>
             """

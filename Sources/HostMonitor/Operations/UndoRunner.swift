@@ -29,6 +29,12 @@ struct UndoRunner: Sendable {
                 if try dom.isActive { try dom.destroy() }
                 try dom.undefine([.managedSave, .snapshotsMetadata])
             }
+        case .redefineDomain(let xml, let uri):
+            try await executor.run {
+                let conn = try Connection(uri: uri)
+                defer { conn.close() }
+                _ = try conn.define(xml: xml)
+            }
         case .abortJob(let uuid, let uri):
             try await executor.run {
                 let conn = try Connection(uri: uri)

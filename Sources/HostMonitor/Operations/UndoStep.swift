@@ -15,6 +15,8 @@ enum UndoStep: Codable, Sendable, Equatable {
     case abortJob(domainUUID: String, uri: String)
     /// A file moved by rename: moved back.
     case moveBack(from: String, to: String)
+    /// A domain the operation undefines (a VM turned into a template): defined again.
+    case redefineDomain(xml: String, uri: String)
 }
 
 extension UndoStep {
@@ -26,6 +28,7 @@ extension UndoStep {
         case .killProcess(let pid, let marker): "stop process \(pid) (\(marker))"
         case .abortJob(let uuid, _): "abort the block job of \(uuid)"
         case .moveBack(let from, let to): "move \(from) back to \(to)"
+        case .redefineDomain(_, let uri): "define the VM again on \(uri)"
         }
     }
 

@@ -40,6 +40,13 @@ enum DiskImage {
         }
     }
 
+    /// Every file in `path`'s backing chain, `path` first.
+    static func backingChain(_ path: String) async throws -> [String] {
+        struct Layer: Decodable { var filename: String }
+        let out = try await qemuImg(["info", "-U", "--backing-chain", "--output=json", path])
+        return try JSONDecoder().decode([Layer].self, from: Data(out.utf8)).map(\.filename)
+    }
+
     static func create(_ path: String, sizeBytes: Int64, format: String = "qcow2") async throws {
         _ = try await qemuImg(["create", "-q", "-f", format, path, "\(sizeBytes)"])
     }
