@@ -16,6 +16,7 @@ extension AgentUpgrader.Result: ResponseEncodable {}
 extension OperationInfo: ResponseEncodable {}
 extension OperationList: ResponseEncodable {}
 extension TemplateInfo: ResponseEncodable {}
+extension BootOrder: ResponseEncodable {}
 extension TemplateList: ResponseEncodable {}
 
 /// `POST /v1/agents/upgrade` reply.
@@ -119,6 +120,15 @@ enum APIRoutes {
             try await monitor.cancelOperation(id: try context.parameters.require("id"))
         }
         TemplateRoutes.add(to: router, monitor: monitor)
+        router.get("/v1/vms/:vm/boot-order") { _, context in
+            try await monitor.bootOrder(vm: try context.parameters.require("vm"))
+        }
+        router.put("/v1/vms/:vm/boot-order") { request, context in
+            guard let body = try? await request.decode(as: BootOrder.self, context: context) else {
+                throw APIError.badRequest("send {\"devices\": [\"hd\", \"cdrom\", ...]}", hint: "vigil vm boot-order VM hd,cdrom")
+            }
+            return try await monitor.setBootOrder(vm: try context.parameters.require("vm"), body)
+        }
         router.get("/v1/agent-repo") { _, _ in monitor.repoList() }
         router.post("/v1/agent-repo") { request, context in
             guard let body = try? await request.decode(as: RepoAddRequest.self, context: context) else {

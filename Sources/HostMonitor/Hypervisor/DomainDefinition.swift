@@ -69,6 +69,23 @@ struct DomainDefinition {
         return Int(Self.kib(v, unit: e.attribute(forName: "unit")?.stringValue ?? "KiB") / 1024)
     }
 
+    var hasDirectKernelBoot: Bool { first("/domain/os/kernel") != nil }
+
+    var bootDevices: [String] { all("/domain/os/boot").compactMap { $0.attribute(forName: "dev")?.stringValue } }
+
+    /// Replaces the boot order (libvirt allows either `<os><boot>` or
+    /// per-device `<boot order>`, so the per-device ones go).
+    mutating func setBootDevices(_ devices: [String]) {
+        for e in all("/domain/os/boot") + all("/domain/devices/*/boot") { e.detach() }
+        guard let os = first("/domain/os") else { return }
+        // After <type> (and kernel/initrd/cmdline, which libvirt orders itself).
+        for dev in devices {
+            let boot = XMLElement(name: "boot")
+            if let attr = XMLNode.attribute(withName: "dev", stringValue: dev) as? XMLNode { boot.addAttribute(attr) }
+            os.addChild(boot)
+        }
+    }
+
     /// Sets the vCPU count (all of them online at boot).
     mutating func setVCPUs(_ n: Int) {
         guard let e = first("/domain/vcpu") else { return }

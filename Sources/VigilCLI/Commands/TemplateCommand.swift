@@ -39,7 +39,7 @@ struct TemplateCommand: AsyncParsableCommand {
         @Argument(help: "Template name.") var name: String
 
         func run() async throws {
-            let response = try await global.client.get("/v1/templates/\(name.queryEscaped)")
+            let response = try await global.client.get("/v1/templates/\(name.pathEscaped)")
             if global.json { return print(response.text) }
             let t = try response.decode(TemplateInfo.self)
             print("\(t.name): \(t.vcpus) vCPU, \(t.memoryMiB) MiB" + (t.description.map { " — \($0)" } ?? ""))
@@ -78,7 +78,7 @@ struct TemplateCommand: AsyncParsableCommand {
         func run() async throws {
             let body = TemplateDeployRequest(name: name, mode: linked ? .linked : .full,
                                              directory: dir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, start: start)
-            let r = try await post(global, "/v1/templates/\(template.queryEscaped)/deploy", body)
+            let r = try await post(global, "/v1/templates/\(template.pathEscaped)/deploy", body)
             try await OperationFollower.follow(r, global: global, wait: !noWait)
         }
     }
@@ -100,7 +100,7 @@ struct TemplateCommand: AsyncParsableCommand {
                 sizes[kv[0]] = size
             }
             let body = TemplateEditRequest(vcpus: vcpus, memoryMiB: memory, description: description, growDisks: sizes.isEmpty ? nil : sizes)
-            let r = try await global.client.send(method: .PATCH, path: "/v1/templates/\(name.queryEscaped)", body: Array(try JSONEncoder().encode(body)))
+            let r = try await global.client.send(method: .PATCH, path: "/v1/templates/\(name.pathEscaped)", body: Array(try JSONEncoder().encode(body)))
             try await OperationFollower.follow(r, global: global, wait: true)
         }
     }
@@ -111,7 +111,7 @@ struct TemplateCommand: AsyncParsableCommand {
         @Argument(help: "Template name.") var name: String
 
         func run() async throws {
-            let r = try await global.client.send(method: .DELETE, path: "/v1/templates/\(name.queryEscaped)", body: nil)
+            let r = try await global.client.send(method: .DELETE, path: "/v1/templates/\(name.pathEscaped)", body: nil)
             if global.json { return print(r.text) }
             print("deleted template \(name)")
         }
@@ -123,7 +123,7 @@ struct TemplateCommand: AsyncParsableCommand {
         @Argument(help: "Template name.") var name: String
 
         func run() async throws {
-            let r = try await global.client.send(method: .POST, path: "/v1/templates/\(name.queryEscaped)/verify", body: nil)
+            let r = try await global.client.send(method: .POST, path: "/v1/templates/\(name.pathEscaped)/verify", body: nil)
             try await OperationFollower.follow(r, global: global, wait: true)
         }
     }
@@ -135,7 +135,7 @@ struct TemplateCommand: AsyncParsableCommand {
         @Argument(help: "The archive to write (must not exist).") var file: String
 
         func run() async throws {
-            let r = try await post(global, "/v1/templates/\(name.queryEscaped)/export",
+            let r = try await post(global, "/v1/templates/\(name.pathEscaped)/export",
                                    TemplateFileRequest(path: URL(fileURLWithPath: file).standardizedFileURL.path))
             try await OperationFollower.follow(r, global: global, wait: true)
         }
