@@ -91,11 +91,12 @@ struct TemplateTests {
 
         // Edits once no linked clone is left.
         if let d = try? s.conn.domain(named: linked) { try d.undefine() }
-        let edited = try Self.op(try s.daemon.vigil(["template", "edit", t, "--vcpus", "1", "--memory", "192", "--grow", "vda=2", "--json"]))
+        let edited = try Self.op(try s.daemon.vigil(["template", "edit", t, "--vcpus", "1", "--memory", "192", "--grow", "vda=2", "--add-disk", "1", "--json"]))
         #expect(edited.state == .succeeded, "\(edited)")
         let after = try Self.show(s.daemon, t)
         #expect(after.vcpus == 1 && after.memoryMiB == 192 && after.disks[0].virtualSize > info.disks[0].virtualSize)
         #expect(after.disks[0].sha256 != info.disks[0].sha256)
+        #expect(after.disks.map(\.target) == ["vda", "vdb"] && after.disks[1].virtualSize == 1 << 30 && after.disks[1].sha256.count == 64)
         #expect(try Self.op(try s.daemon.vigil(["template", "verify", t, "--json"])).state == .succeeded)
         #expect(try s.daemon.vigil(["template", "delete", t]).status == 0)
 

@@ -93,12 +93,16 @@ public struct TemplateEditRequest: Codable, Sendable, Equatable {
     public var description: String?
     /// New virtual sizes in GiB by disk target (grow only).
     public var growDisks: [String: Double]?
+    /// Sizes in GiB of new, empty virtio disks to add.
+    public var addDisks: [Double]?
 
-    public init(vcpus: Int? = nil, memoryMiB: Int? = nil, description: String? = nil, growDisks: [String: Double]? = nil) {
+    public init(vcpus: Int? = nil, memoryMiB: Int? = nil, description: String? = nil, growDisks: [String: Double]? = nil,
+                addDisks: [Double]? = nil) {
         self.vcpus = vcpus
         self.memoryMiB = memoryMiB
         self.description = description
         self.growDisks = growDisks
+        self.addDisks = addDisks
     }
 }
 

@@ -135,6 +135,10 @@ extension MonitorService {
                 problems.append("\(target) can only grow: it is \(d.virtualSize >> 20) MiB, asked \(Int64(size * 1024)) MiB")
             }
         }
+        for size in r.addDisks ?? [] where !(size > 0 && size <= 65_536) {
+            problems.append("a new disk must be above 0 and at most 65536 GiB, got \(size)")
+        }
+        if info.disks.count + (r.addDisks?.count ?? 0) > 16 { problems.append("a template has at most 16 disks") }
         if r.growDisks?.isEmpty == false {
             let users = try await linkedClones(of: info)
             if !users.isEmpty {
@@ -142,7 +146,7 @@ extension MonitorService {
             }
         }
         guard problems.isEmpty else {
-            throw APIError.badRequest(problems.joined(separator: "; "), hint: "vigil template edit NAME [--vcpus N] [--memory MiB] [--grow vda=GiB]")
+            throw APIError.badRequest(problems.joined(separator: "; "), hint: "vigil template edit NAME [--vcpus N] [--memory MiB] [--grow vda=GiB] [--add-disk GiB]")
         }
         let library = templates
         var def = try DomainDefinition(xml: try library.definition(name))
@@ -163,12 +167,25 @@ extension MonitorService {
                 try await DiskImage.resize(path, sizeBytes: Int64(size * 1_073_741_824))
                 out.disks[i].virtualSize = try await DiskImage.info(path).virtualSize
             }
-            if r.growDisks?.isEmpty == false {
-                let grown = Set(r.growDisks?.keys.map { $0 } ?? [])
+            var def = try DomainDefinition(xml: xml)
+            var used = Set(def.disks.map(\.target))
+            for size in r.addDisks ?? [] {
+                guard let target = (0..<26).map({ "vd" + String(UnicodeScalar(UInt8(97 + $0))) }).first(where: { !used.contains($0) }) else { break }
+                used.insert(target)
+                let file = "\(target).qcow2", path = dir + "/" + file
+                try ctx.willCreate(file: path)
+                try await DiskImage.create(path, sizeBytes: Int64(size * 1_073_741_824))
+                chmod(path, 0o444)
+                try def.addDisk(target: target, path: path)
+                out.disks.append(.init(target: target, file: file, format: "qcow2", virtualSize: Int64(size * 1_073_741_824), sha256: ""))
+            }
+            let changed = Set((r.growDisks?.keys.map { $0 } ?? []) + out.disks.filter { $0.sha256.isEmpty }.map(\.target))
+            if !changed.isEmpty {
+                let grown = changed
                 let fresh = try await maker.checksum(out, in: dir, ctx, range: 0.1...0.95)
                 for i in out.disks.indices where grown.contains(out.disks[i].target) { out.disks[i].sha256 = fresh.disks[i].sha256 }
             }
-            try library.write(out, definition: xml, into: dir)
+            try library.write(out, definition: def.xml, into: dir)
             return "\(name): \(out.vcpus) vCPU, \(out.memoryMiB) MiB, " + out.disks.map { "\($0.target) \($0.virtualSize >> 20) MiB" }.joined(separator: ", ")
         }
     }

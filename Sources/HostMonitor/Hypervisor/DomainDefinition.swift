@@ -69,6 +69,14 @@ struct DomainDefinition {
         return Int(Self.kib(v, unit: e.attribute(forName: "unit")?.stringValue ?? "KiB") / 1024)
     }
 
+    /// Appends a virtio qcow2 disk.
+    mutating func addDisk(target: String, path: String) throws {
+        guard let devices = first("/domain/devices") else { throw Invalid(description: "the definition has no <devices>") }
+        let disk = try XMLElement(xmlString: "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+            + "<source file='\(XMLEscape.text(path))'/><target dev='\(XMLEscape.text(target))' bus='virtio'/></disk>")
+        devices.addChild(disk)
+    }
+
     var hasDirectKernelBoot: Bool { first("/domain/os/kernel") != nil }
 
     var bootDevices: [String] { all("/domain/os/boot").compactMap { $0.attribute(forName: "dev")?.stringValue } }

@@ -84,13 +84,14 @@ struct TemplateCommand: AsyncParsableCommand {
     }
 
     struct Edit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a template's CPUs, memory, description, or grow its disks.")
+        static let configuration = CommandConfiguration(abstract: "Change a template's CPUs, memory, description; grow or add disks.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Template name.") var name: String
         @Option(help: "vCPUs.") var vcpus: Int?
         @Option(help: "Memory in MiB.") var memory: Int?
         @Option(help: "Free text shown with the template.") var description: String?
         @Option(help: "Grow a disk: TARGET=GiB, e.g. vda=20 (repeatable; refused while linked clones use it).") var grow: [String] = []
+        @Option(help: "Add an empty virtio disk of this many GiB (repeatable).") var addDisk: [Double] = []
 
         func run() async throws {
             var sizes: [String: Double] = [:]
@@ -99,7 +100,8 @@ struct TemplateCommand: AsyncParsableCommand {
                 guard kv.count == 2, let size = Double(kv[1]) else { throw ValidationError("--grow takes TARGET=GiB, e.g. vda=20; got '\(g)'") }
                 sizes[kv[0]] = size
             }
-            let body = TemplateEditRequest(vcpus: vcpus, memoryMiB: memory, description: description, growDisks: sizes.isEmpty ? nil : sizes)
+            let body = TemplateEditRequest(vcpus: vcpus, memoryMiB: memory, description: description, growDisks: sizes.isEmpty ? nil : sizes,
+                                          addDisks: addDisk.isEmpty ? nil : addDisk)
             let r = try await global.client.send(method: .PATCH, path: "/v1/templates/\(name.pathEscaped)", body: Array(try JSONEncoder().encode(body)))
             try await OperationFollower.follow(r, global: global, wait: true)
         }
