@@ -13,6 +13,11 @@ extension VMSettingsDocument: ResponseEncodable {}
 extension AgentPackageManifest: ResponseEncodable {}
 extension AgentRepository.Listing: ResponseEncodable {}
 extension AgentUpgrader.Result: ResponseEncodable {}
+extension OperationInfo: ResponseEncodable {}
+extension OperationList: ResponseEncodable {}
+extension TemplateInfo: ResponseEncodable {}
+extension BootOrder: ResponseEncodable {}
+extension TemplateList: ResponseEncodable {}
 extension HardwareReport: ResponseEncodable {}
 extension HardwareChangeResult: ResponseEncodable {}
 
@@ -102,6 +107,31 @@ enum APIRoutes {
             return try await monitor.setAutostart(vm: try context.parameters.require("vm"), enabled: body.enabled)
         }
         HardwareRoutes.add(to: router, monitor: monitor)
+        router.post("/v1/vms/:vm/clone") { request, context in
+            guard let body = try? await request.decode(as: CloneRequest.self, context: context) else {
+                throw APIError.badRequest("send {\"name\": NEW, \"mode\": \"full\"|\"linked\", \"directory\"?, \"host\"?, \"start\"?}",
+                                          hint: "vigil vm clone SOURCE NEW")
+            }
+            return try await monitor.clone(vm: try context.parameters.require("vm"), body)
+        }
+        router.get("/v1/operations") { _, _ in OperationList(operations: try await monitor.operationList()) }
+        router.get("/v1/operations/:id") { request, context in
+            let wait = request.uri.queryParameters.get("wait").flatMap(Double.init) ?? 0
+            return try await monitor.operation(id: try context.parameters.require("id"), waitSeconds: wait)
+        }
+        router.post("/v1/operations/:id/cancel") { _, context in
+            try await monitor.cancelOperation(id: try context.parameters.require("id"))
+        }
+        TemplateRoutes.add(to: router, monitor: monitor)
+        router.get("/v1/vms/:vm/boot-order") { _, context in
+            try await monitor.bootOrder(vm: try context.parameters.require("vm"))
+        }
+        router.put("/v1/vms/:vm/boot-order") { request, context in
+            guard let body = try? await request.decode(as: BootOrder.self, context: context) else {
+                throw APIError.badRequest("send {\"devices\": [\"hd\", \"cdrom\", ...]}", hint: "vigil vm boot-order VM hd,cdrom")
+            }
+            return try await monitor.setBootOrder(vm: try context.parameters.require("vm"), body)
+        }
         router.get("/v1/agent-repo") { _, _ in monitor.repoList() }
         router.post("/v1/agent-repo") { request, context in
             guard let body = try? await request.decode(as: RepoAddRequest.self, context: context) else {

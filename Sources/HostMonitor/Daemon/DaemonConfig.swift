@@ -19,6 +19,15 @@ public struct DaemonConfig: Sendable {
     public var agentTrustKeyFiles: [String] = []
     /// How long a new agent build may take to come up before the guest rolls back.
     public var agentUpgradeTimeoutMs: Int = 30_000
+    /// Bandwidth cap for disk copies (clones, templates), MiB/s; nil: none.
+    public var copyRateLimitMiBs: Int?
+    /// Where templates live (one directory each); on shared storage, all hosts see them.
+    public var templateDirectory: String?
+    /// Default directory for the disks of VMs deployed from templates.
+    public var vmDirectory = "/var/lib/libvirt/images"
+
+    /// `templateDirectory`, or `templates` under the state directory.
+    public var templateRoot: String { templateDirectory ?? stateDirectory + "/templates" }
 
     public init(libvirtURI: String = "qemu:///system", stateDirectory: String = "/var/lib/vigil",
                 socketPath: String = "/run/vigil/vigild.sock", defaultPolicy: ProtectionPolicy = .init(),

@@ -7,10 +7,7 @@ import Foundation
 /// is created.
 enum VMBuilder {
     static func problems(_ r: VMCreateRequest) -> [String] {
-        var p: [String] = []
-        if r.name.isEmpty || r.name.count > 64 || !r.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
-            p.append("name must be 1-64 letters, digits, '-', '_' or '.', got '\(r.name)'")
-        }
+        var p = nameProblems(r.name)
         if !(1...256).contains(r.vcpus) { p.append("vcpus must be 1 to 256, got \(r.vcpus)") }
         if !(32...4_194_304).contains(r.memoryMiB) { p.append("memory must be 32 MiB to 4 TiB, got \(r.memoryMiB) MiB") }
         if r.disks.count > 16 { p.append("at most 16 disks") }
@@ -38,22 +35,31 @@ enum VMBuilder {
         return p
     }
 
+    /// What is wrong with a new VM's name (it names files and sockets too).
+    static func nameProblems(_ name: String) -> [String] {
+        if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+            || name.hasPrefix(".") {
+            return ["name must be 1-64 letters, digits, '-', '_' or '.' (not starting with '.'), got '\(name)'"]
+        }
+        return []
+    }
+
     static func diskPath(_ r: VMCreateRequest, _ i: Int) -> String {
         let dir = r.disks[i].directory.hasSuffix("/") ? String(r.disks[i].directory.dropLast()) : r.disks[i].directory
         return "\(dir)/\(r.name)-disk\(i + 1).qcow2"
     }
 
-    static func xml(_ r: VMCreateRequest) -> String {
-        func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: "'", with: "&apos;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
+    /// The domain definition; `diskPaths` overrides where each disk's image is
+    /// (an import names its own files), otherwise `diskPath(r, i)`.
+    static func xml(_ r: VMCreateRequest, diskPaths: [String]? = nil) -> String {
+        let esc = XMLEscape.text
         let boots = r.boot.map { "    <boot dev='\($0)'/>" }.joined(separator: "\n")
-        let disks = r.disks.indices.map { i in
+        let paths = diskPaths ?? r.disks.indices.map { diskPath(r, $0) }
+        let disks = paths.indices.map { i in
             """
                 <disk type='file' device='disk'>
                   <driver name='qemu' type='qcow2'/>
-                  <source file='\(esc(diskPath(r, i)))'/>
+                  <source file='\(esc(paths[i]))'/>
                   <target dev='vd\(Character(UnicodeScalar(UInt8(97 + i))))' bus='virtio'/>
                 </disk>
             """
@@ -98,22 +104,17 @@ enum VMBuilder {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw APIError.conflict("\(path) already exists", hint: "choose another VM name or storage directory; Vigil never overwrites a disk")
         }
-        if let message = qemuImg(["create", "-q", "-f", "qcow2", path, "\(Int64(sizeGiB * 1024 * 1024))K"]) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
+        p.arguments = ["create", "-q", "-f", "qcow2", path, "\(Int64(sizeGiB * 1024 * 1024))K"]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
             try? FileManager.default.removeItem(atPath: path)
             throw APIError(.internalServerError, "qemu-img could not create \(path): \(message)", hint: "check free space and permissions")
         }
-    }
-
-    /// Runs qemu-img; nil when it worked, else what it wrote to stderr.
-    static func qemuImg(_ arguments: [String]) -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
-        p.arguments = arguments
-        let err = Pipe()
-        p.standardError = err
-        do { try p.run() } catch { return "\(error)" }
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return p.terminationStatus == 0 ? nil : message
     }
 }
