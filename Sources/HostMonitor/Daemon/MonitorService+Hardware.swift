@@ -22,48 +22,54 @@ extension MonitorService {
     }
 
     public func changeCPU(vm: String, _ r: CPUChangeRequest) async throws -> HardwareChangeResult {
-        try await change(vm: vm, action: "cpu") { dom, config, live in
-            let plan = try HardwarePlanner.cpu(r, config: config, live: live)
-            try HardwarePerformer.cpu(plan, on: dom, oldConfigMax: config.maxVcpus)
-            let from = live?.vcpus ?? config.vcpus
-            let max = plan.maxConfig.map { ", maximum \(config.maxVcpus) → \($0)" } ?? ""
-            return (HardwareChangeResult(vm: dom.name, change: "vCPUs \(from) → \(r.vcpus)\(max)", effective: plan.effective),
+        try await change(vm: vm, action: "cpu") { vm in
+            let plan = try HardwarePlanner.cpu(r, config: vm.config, live: vm.live)
+            try await vm.libvirt { try HardwarePerformer.cpu(plan, on: $0, oldConfigMax: vm.config.maxVcpus) }
+            let from = vm.live?.vcpus ?? vm.config.vcpus
+            let max = plan.maxConfig.map { ", maximum \(vm.config.maxVcpus) → \($0)" } ?? ""
+            return (HardwareChangeResult(vm: vm.name, change: "vCPUs \(from) → \(r.vcpus)\(max)", effective: plan.effective),
                     { $0.cpusOnline == r.vcpus })
         }
     }
 
     public func changeMemory(vm: String, _ r: MemoryChangeRequest) async throws -> HardwareChangeResult {
-        let before = try? await inventory(try resolve(vm).uuid)
-        return try await change(vm: vm, action: "memory") { dom, config, live in
-            let plan = try HardwarePlanner.memory(r, config: config, live: live)
-            try HardwarePerformer.memory(plan, on: dom, oldConfigMaxMiB: config.maxMemoryMiB)
-            let from = live?.memoryMiB ?? config.memoryMiB
-            let max = plan.maxConfigMiB.map { ", maximum \(config.maxMemoryMiB) → \($0) MiB" } ?? ""
+        try await change(vm: vm, action: "memory") { vm in
+            let plan = try HardwarePlanner.memory(r, config: vm.config, live: vm.live)
+            try await vm.libvirt { try HardwarePerformer.memory(plan, on: $0, oldConfigMaxMiB: vm.config.maxMemoryMiB) }
+            let from = vm.live?.memoryMiB ?? vm.config.memoryMiB
+            let max = plan.maxConfigMiB.map { ", maximum \(vm.config.maxMemoryMiB) → \($0) MiB" } ?? ""
             // The balloon moves MemTotal by the same amount (within a few pages).
-            let delta = (r.mib - from) * 1024
-            return (HardwareChangeResult(vm: dom.name, change: "memory \(from) → \(r.mib) MiB\(max)", effective: plan.effective),
+            let delta = (r.mib - from) * 1024, before = vm.guestBefore
+            return (HardwareChangeResult(vm: vm.name, change: "memory \(from) → \(r.mib) MiB\(max)", effective: plan.effective),
                     { inv in before.map { abs(Int(inv.memTotalKiB) - Int($0.memTotalKiB) - delta) <= 4096 } ?? true })
         }
     }
 
     public func addDisk(vm: String, _ r: DiskAddRequest) async throws -> HardwareChangeResult {
-        let before = try? await inventory(try resolve(vm).uuid)
-        return try await change(vm: vm, action: "disk-add") { dom, config, live in
-            let plan = try HardwarePlanner.diskAdd(r, vm: dom.name, config: config, live: live)
-            try HardwarePerformer.addDisk(plan, sizeMiB: r.sizeMiB, on: dom)
-            let bytes = UInt64(r.sizeMiB) * 1024 * 1024
-            return (HardwareChangeResult(vm: dom.name, change: "disk \(plan.target) added (\(plan.bus), \(r.sizeMiB) MiB)",
+        try await change(vm: vm, action: "disk-add") { vm in
+            let plan = try HardwarePlanner.diskAdd(r, vm: vm.name, config: vm.config, live: vm.live)
+            try await HardwarePerformer.createDisk(plan.path, sizeMiB: r.sizeMiB)
+            do {
+                try await vm.libvirt { try $0.attachDevice(xml: HardwareXML.diskXML(path: plan.path, target: plan.target, bus: plan.bus),
+                                                           affect: plan.live ? [.live, .config] : .config) }
+            } catch {
+                try? FileManager.default.removeItem(atPath: plan.path)
+                throw error
+            }
+            let bytes = UInt64(r.sizeMiB) * 1024 * 1024, count = vm.guestBefore?.disks.count ?? 0
+            return (HardwareChangeResult(vm: vm.name, change: "disk \(plan.target) added (\(plan.bus), \(r.sizeMiB) MiB)",
                                          effective: plan.live ? .now : .nextBoot, device: plan.target, path: plan.path),
-                    { inv in inv.disks.count > (before?.disks.count ?? 0) && inv.disks.contains { $0.sizeBytes == bytes } })
+                    { inv in inv.disks.count > count && inv.disks.contains { $0.sizeBytes == bytes } })
         }
     }
 
     public func removeDisk(vm: String, target: String, nextBoot: Bool, deleteFile: Bool) async throws -> HardwareChangeResult {
-        let before = try? await inventory(try resolve(vm).uuid)
-        return try await change(vm: vm, action: "disk-remove") { dom, config, live in
-            let (plan, disk) = try HardwarePlanner.diskRemove(target, nextBoot: nextBoot, deleteFile: deleteFile, config: config, live: live)
-            let gone = try HardwarePerformer.remove(HardwareXML.diskXML(disk), plan, on: dom) { $0.disks.contains { $0.target == target } }
-            var result = HardwareChangeResult(vm: dom.name, change: "disk \(target) removed", effective: plan.live ? .now : .nextBoot,
+        try await change(vm: vm, action: "disk-remove") { vm in
+            let (plan, disk) = try HardwarePlanner.diskRemove(target, nextBoot: nextBoot, deleteFile: deleteFile, config: vm.config, live: vm.live)
+            let gone = try await vm.libvirt {
+                try HardwarePerformer.remove(HardwareXML.diskXML(disk), plan, on: $0) { $0.disks.contains { $0.target == target } }
+            }
+            var result = HardwareChangeResult(vm: vm.name, change: "disk \(target) removed", effective: plan.live ? .now : .nextBoot,
                                               device: target, path: disk.source)
             if !gone {
                 result.notes.append("the guest has not released \(target) yet: it goes when the guest lets go (check 'vigil vm hardware')")
@@ -76,17 +82,22 @@ extension MonitorService {
                     result.notes.append("kept \(path)\(deleteFile ? "" : " (pass --delete-file to delete it)")")
                 }
             }
-            return (result, { $0.disks.count < (before?.disks.count ?? Int.max) })
+            let count = vm.guestBefore?.disks.count ?? Int.max
+            return (result, { $0.disks.count < count })
         }
     }
 
     public func growDisk(vm: String, target: String, _ r: DiskGrowRequest) async throws -> HardwareChangeResult {
-        try await change(vm: vm, action: "disk-grow") { dom, config, live in
-            let current = try? dom.blockInfo(target).capacity
-            let plan = try HardwarePlanner.diskGrow(target, r, currentBytes: current, config: config, live: live)
-            try HardwarePerformer.grow(plan, on: dom)
+        try await change(vm: vm, action: "disk-grow") { vm in
+            let current = try? await vm.libvirt { try $0.blockInfo(target).capacity }
+            let plan = try HardwarePlanner.diskGrow(target, r, currentBytes: current, config: vm.config, live: vm.live)
+            if plan.live {
+                try await vm.libvirt { try $0.blockResize(target, bytes: plan.bytes) }
+            } else if let path = plan.path {
+                try await HardwarePerformer.resizeOffline(path, bytes: plan.bytes)
+            }
             let from = current.map { "\($0 / 1024 / 1024) → " } ?? ""
-            return (HardwareChangeResult(vm: dom.name, change: "disk \(target) grown \(from)\(r.sizeMiB) MiB",
+            return (HardwareChangeResult(vm: vm.name, change: "disk \(target) grown \(from)\(r.sizeMiB) MiB",
                                          effective: plan.live ? .now : .nextBoot, device: target, path: plan.path),
                     { inv in inv.disks.contains { $0.sizeBytes == plan.bytes } })
         }
@@ -94,13 +105,13 @@ extension MonitorService {
 
     public func addNIC(vm: String, _ r: NICAddRequest) async throws -> HardwareChangeResult {
         let mac = (r.mac ?? HardwarePerformer.newMAC()).lowercased()
-        return try await change(vm: vm, action: "nic-add") { dom, config, live in
-            let online = try HardwarePlanner.nicAdd(r, mac: mac, config: config, live: live)
+        return try await change(vm: vm, action: "nic-add") { vm in
+            let online = try HardwarePlanner.nicAdd(r, mac: mac, config: vm.config, live: vm.live)
             let model = r.model ?? "virtio"
-            try dom.attachDevice(xml: HardwareXML.nicXML(kind: r.kind, source: r.source, mac: mac, model: model),
-                                 affect: online ? [.live, .config] : .config)
+            try await vm.libvirt { try $0.attachDevice(xml: HardwareXML.nicXML(kind: r.kind, source: r.source, mac: mac, model: model),
+                                                       affect: online ? [.live, .config] : .config) }
             let source = r.source.map { " \($0)" } ?? ""
-            return (HardwareChangeResult(vm: dom.name, change: "NIC \(mac) added (\(r.kind)\(source), \(model))",
+            return (HardwareChangeResult(vm: vm.name, change: "NIC \(mac) added (\(r.kind)\(source), \(model))",
                                          effective: online ? .now : .nextBoot, device: mac),
                     { $0.nics.contains { $0.mac.lowercased() == mac } })
         }
@@ -108,16 +119,34 @@ extension MonitorService {
 
     public func removeNIC(vm: String, mac: String, nextBoot: Bool) async throws -> HardwareChangeResult {
         let key = mac.lowercased()
-        return try await change(vm: vm, action: "nic-remove") { dom, config, live in
-            let (plan, nic) = try HardwarePlanner.nicRemove(key, nextBoot: nextBoot, config: config, live: live)
-            let gone = try HardwarePerformer.remove(HardwareXML.nicXML(nic), plan, on: dom) { $0.nics.contains { $0.mac == key } }
-            var result = HardwareChangeResult(vm: dom.name, change: "NIC \(key) removed", effective: plan.live ? .now : .nextBoot, device: key)
+        return try await change(vm: vm, action: "nic-remove") { vm in
+            let (plan, nic) = try HardwarePlanner.nicRemove(key, nextBoot: nextBoot, config: vm.config, live: vm.live)
+            let gone = try await vm.libvirt { try HardwarePerformer.remove(HardwareXML.nicXML(nic), plan, on: $0) { $0.nics.contains { $0.mac == key } } }
+            var result = HardwareChangeResult(vm: vm.name, change: "NIC \(key) removed", effective: plan.live ? .now : .nextBoot, device: key)
             if !gone { result.notes.append("the guest has not released the NIC yet: it goes when the guest lets go") }
             return (result, { !$0.nics.contains { $0.mac.lowercased() == key } })
         }
     }
+}
 
-    // MARK: helpers
+// MARK: - the steps every change shares
+
+extension MonitorService {
+    /// One VM as a change sees it: its layouts, what its guest saw before,
+    /// and a way to run blocking libvirt calls on the executor.
+    struct HardwareTarget: Sendable {
+        let dom: Domain
+        let config: HardwareLayout
+        let live: HardwareLayout?
+        let guestBefore: AgentMessage.Inventory?
+        let executor: BlockingExecutor
+        var name: String { dom.name }
+
+        func libvirt<T: Sendable>(_ body: @escaping @Sendable (Domain) throws -> T) async throws -> T {
+            let dom = self.dom
+            return try await executor.run { try body(dom) }
+        }
+    }
 
     struct NoInventory: Error, CustomStringConvertible {
         let version: String
@@ -126,20 +155,19 @@ extension MonitorService {
 
     typealias GuestCheck = @Sendable (AgentMessage.Inventory) -> Bool
 
-    /// Runs one change on the executor, logs it, and for an online change
-    /// waits (briefly) until the guest shows it.
+    /// Runs one change, logs it, and for an online change waits (briefly)
+    /// until the guest shows it.
     private func change(vm: String, action: String,
-                        _ body: @escaping @Sendable (Domain, HardwareLayout, HardwareLayout?) throws -> (HardwareChangeResult, GuestCheck))
-        async throws -> HardwareChangeResult {
+                        _ body: (HardwareTarget) async throws -> (HardwareChangeResult, GuestCheck)) async throws -> HardwareChangeResult {
         let conn = try connection()
-        let (uuid, made) = try await executor.run { () throws -> (String, (HardwareChangeResult, GuestCheck)) in
+        let (dom, config, live) = try await executor.run { () throws -> (Domain, HardwareLayout, HardwareLayout?) in
             let dom = try conn.domain(nameOrUUID: vm)
             let active = try dom.isActive
-            let config = HardwareXML.layout(try dom.xml([.inactive]))
-            let live = active ? HardwareXML.layout(try dom.xml()) : nil
-            return (dom.uuid, try body(dom, config, live))
+            return (dom, HardwareXML.layout(try dom.xml([.inactive])), active ? HardwareXML.layout(try dom.xml()) : nil)
         }
-        var (result, check) = made
+        let uuid = dom.uuid
+        let before = live == nil ? nil : try? await inventory(uuid)
+        var (result, check) = try await body(HardwareTarget(dom: dom, config: config, live: live, guestBefore: before, executor: executor))
         let when = result.effective == .now ? "now" : "effective at next boot"
         events.record(vmUUID: uuid, vmName: result.vm, kind: "hardware", message: "\(result.change) (\(when))",
                       action: action, outcome: "succeeded")
@@ -160,14 +188,6 @@ extension MonitorService {
         return result
     }
 
-    private func resolve(_ vm: String) async throws -> (uuid: String, name: String) {
-        let conn = try connection()
-        return try await executor.run { () throws -> (String, String) in
-            let dom = try conn.domain(nameOrUUID: vm)
-            return (dom.uuid, dom.name)
-        }
-    }
-
     /// What the guest sees, from its agent (bounded: the guest is untrusted).
     func inventory(_ uuid: String) async throws -> AgentMessage.Inventory {
         guard let t = await center.tracked(uuid), t.machine.agent == .alive else { throw AgentRequests.NotConnected() }
@@ -179,9 +199,9 @@ extension MonitorService {
         return inventory.bounded()
     }
 
-    /// Asks the agent until `check` holds and the view is steady (hot-plugged hardware reaches the
-    /// guest a little after libvirt returns; each request also brings new
-    /// CPUs and memory online) or `timeout` passes.
+    /// Asks the agent until `check` holds and the view is steady (hot-plugged
+    /// hardware reaches the guest a little after libvirt returns; each request
+    /// also brings new CPUs and memory online) or `timeout` passes.
     private func confirm(_ uuid: String, _ check: GuestCheck, timeout: Duration = .seconds(15))
         async -> (AgentMessage.Inventory?, Bool) {
         let deadline = ContinuousClock.now + timeout

@@ -2,9 +2,8 @@ import Core
 import Foundation
 import Libvirt
 
-/// Carries out `HardwarePlanner`'s plans on a domain (blocking libvirt
-/// calls: run on the executor). Leaves nothing half-made: a disk file made
-/// for an attach that fails is removed again.
+/// Carries out `HardwarePlanner`'s plans: libvirt calls (blocking: run them
+/// on the executor) and disk files (qemu-img through `DiskImage`).
 enum HardwarePerformer {
     /// Persistent and live layouts, with disk sizes where libvirt knows them.
     static func layouts(_ dom: Domain) throws -> (config: HardwareLayout, live: HardwareLayout?) {
@@ -40,18 +39,21 @@ enum HardwarePerformer {
         if let max = p.maxConfigMiB, max <= oldConfigMaxMiB { try dom.setMemory(kib: kib(max), [.config, .maximum]) }
     }
 
-    static func addDisk(_ p: HardwarePlanner.DiskAddPlan, sizeMiB: Int, on dom: Domain) throws {
+    /// A new qcow2 file; never over an existing one.
+    static func createDisk(_ path: String, sizeMiB: Int) async throws {
         var isDir: ObjCBool = false
-        let dir = (p.path as NSString).deletingLastPathComponent
+        let dir = (path as NSString).deletingLastPathComponent
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
             throw APIError.badRequest("storage directory '\(dir)' does not exist", hint: "create it, or give another --dir")
         }
-        try VMBuilder.createDisk(p.path, sizeGiB: Double(sizeMiB) / 1024)
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw APIError.conflict("\(path) already exists", hint: "remove or move it, or give another --dir; Vigil never overwrites a disk")
+        }
         do {
-            try dom.attachDevice(xml: HardwareXML.diskXML(path: p.path, target: p.target, bus: p.bus), affect: p.live ? [.live, .config] : .config)
+            try await DiskImage.create(path, sizeBytes: Int64(sizeMiB) * 1024 * 1024)
         } catch {
-            try? FileManager.default.removeItem(atPath: p.path)
-            throw error
+            try? FileManager.default.removeItem(atPath: path)
+            throw APIError(.internalServerError, "\(error)", hint: "check free space and permissions")
         }
     }
 
@@ -72,14 +74,12 @@ enum HardwarePerformer {
         }
     }
 
-    static func grow(_ p: HardwarePlanner.DiskGrowPlan, on dom: Domain) throws {
-        if p.live {
-            try dom.blockResize(p.target, bytes: p.bytes)
-            return
-        }
-        guard let path = p.path else { return }
-        if let message = VMBuilder.qemuImg(["resize", "-q", path, "\(p.bytes)"]) {
-            throw APIError(.internalServerError, "qemu-img could not resize \(path): \(message)", hint: "check the file and free space")
+    /// Grows the file of a disk whose VM is off.
+    static func resizeOffline(_ path: String, bytes: UInt64) async throws {
+        do {
+            try await DiskImage.resize(path, sizeBytes: Int64(bytes))
+        } catch {
+            throw APIError(.internalServerError, "\(error)", hint: "check the file and free space")
         }
     }
 

@@ -75,8 +75,5 @@ enum HardwareXML {
         return xml[open.lowerBound..<close.upperBound]
     }
 
-    static func esc(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: "'", with: "&apos;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    private static func esc(_ s: String) -> String { XMLEscape.text(s) }
 }
