@@ -24,19 +24,27 @@ enum HardwarePerformer {
     }
 
     static func cpu(_ p: HardwarePlanner.CPUPlan, on dom: Domain, oldConfigMax: Int) throws {
-        if let live = p.live { try dom.setVcpus(live, .live) }
-        // A larger maximum must exist before the count; a smaller one after it.
-        if let max = p.maxConfig, max > oldConfigMax { try dom.setVcpus(max, [.config, .maximum]) }
-        try dom.setVcpus(p.config, .config)
-        if let max = p.maxConfig, max <= oldConfigMax { try dom.setVcpus(max, [.config, .maximum]) }
+        try apply(live: p.live, config: p.config, maxConfig: p.maxConfig, oldMax: oldConfigMax) { n, which in
+            try dom.setVcpus(n, which == .live ? .live : which == .config ? .config : [.config, .maximum])
+        }
     }
 
     static func memory(_ p: HardwarePlanner.MemoryPlan, on dom: Domain, oldConfigMaxMiB: Int) throws {
-        func kib(_ mib: Int) -> UInt64 { UInt64(mib) * 1024 }
-        if let live = p.liveMiB { try dom.setMemory(kib: kib(live), .live) }
-        if let max = p.maxConfigMiB, max > oldConfigMaxMiB { try dom.setMemory(kib: kib(max), [.config, .maximum]) }
-        try dom.setMemory(kib: kib(p.configMiB), .config)
-        if let max = p.maxConfigMiB, max <= oldConfigMaxMiB { try dom.setMemory(kib: kib(max), [.config, .maximum]) }
+        try apply(live: p.liveMiB, config: p.configMiB, maxConfig: p.maxConfigMiB, oldMax: oldConfigMaxMiB) { mib, which in
+            try dom.setMemory(kib: UInt64(mib) * 1024, which == .live ? .live : which == .config ? .config : [.config, .maximum])
+        }
+    }
+
+    enum Setting { case live, config, configMaximum }
+
+    /// The running VM's value first (the step that can fail for real
+    /// reasons), then the definition's; a larger maximum must exist before
+    /// the value, a smaller one comes after it.
+    private static func apply(live: Int?, config: Int, maxConfig: Int?, oldMax: Int, _ set: (Int, Setting) throws -> Void) throws {
+        if let live { try set(live, .live) }
+        if let max = maxConfig, max > oldMax { try set(max, .configMaximum) }
+        try set(config, .config)
+        if let max = maxConfig, max <= oldMax { try set(max, .configMaximum) }
     }
 
     /// A new qcow2 file; never over an existing one.

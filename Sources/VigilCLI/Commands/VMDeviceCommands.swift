@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Foundation
+import NIOHTTP1
 
 extension VMCommand {
     struct Disk: AsyncParsableCommand {
@@ -19,11 +20,9 @@ extension VMCommand {
             @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
 
             func run() async throws {
-                let request = DiskAddRequest(sizeMiB: try Size.mib(size), directory: URL(fileURLWithPath: dir).standardizedFileURL.path,
-                                             bus: bus, nextBoot: nextBoot ? true : nil)
-                let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.pathEscaped)/hardware/disks",
-                                                            body: Array(try JSONEncoder().encode(request)))
-                try HardwareOutput.print(response, global)
+                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.pathEscaped)/hardware/disks",
+                                              DiskAddRequest(sizeMiB: try Size.mib(size), directory: URL(fileURLWithPath: dir).standardizedFileURL.path,
+                                                             bus: bus, nextBoot: nextBoot ? true : nil))
             }
         }
 
@@ -36,8 +35,8 @@ extension VMCommand {
             @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
 
             func run() async throws {
-                let path = "/v1/vms/\(vm.pathEscaped)/hardware/disks/\(target.pathEscaped)?deleteFile=\(deleteFile)&nextBoot=\(nextBoot)"
-                try HardwareOutput.print(try await global.client.send(method: .DELETE, path: path, body: nil), global)
+                try await HardwareOutput.send(global, .DELETE,
+                                              "/v1/vms/\(vm.pathEscaped)/hardware/disks/\(target.pathEscaped)?deleteFile=\(deleteFile)&nextBoot=\(nextBoot)")
             }
         }
 
@@ -50,9 +49,8 @@ extension VMCommand {
             @Argument(help: "The new size: N (MiB), NM or NG.") var size: String
 
             func run() async throws {
-                let body = try JSONEncoder().encode(DiskGrowRequest(sizeMiB: try Size.mib(size)))
-                try HardwareOutput.print(try await global.client.send(method: .POST, path: "/v1/vms/\(vm.pathEscaped)/hardware/disks/\(target.pathEscaped)/grow",
-                                                                      body: Array(body)), global)
+                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.pathEscaped)/hardware/disks/\(target.pathEscaped)/grow",
+                                              DiskGrowRequest(sizeMiB: try Size.mib(size)))
             }
         }
     }
@@ -73,10 +71,9 @@ extension VMCommand {
 
             func run() async throws {
                 let kv = attachment.split(separator: "=", maxSplits: 1).map(String.init)
-                let request = NICAddRequest(kind: kv[0], source: kv.count == 2 ? kv[1] : nil, mac: mac, model: model, nextBoot: nextBoot ? true : nil)
-                let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.pathEscaped)/hardware/nics",
-                                                            body: Array(try JSONEncoder().encode(request)))
-                try HardwareOutput.print(response, global)
+                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.pathEscaped)/hardware/nics",
+                                              NICAddRequest(kind: kv[0], source: kv.count == 2 ? kv[1] : nil, mac: mac, model: model,
+                                                            nextBoot: nextBoot ? true : nil))
             }
         }
 
@@ -88,8 +85,7 @@ extension VMCommand {
             @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
 
             func run() async throws {
-                let path = "/v1/vms/\(vm.pathEscaped)/hardware/nics/\(mac.pathEscaped)?nextBoot=\(nextBoot)"
-                try HardwareOutput.print(try await global.client.send(method: .DELETE, path: path, body: nil), global)
+                try await HardwareOutput.send(global, .DELETE, "/v1/vms/\(vm.pathEscaped)/hardware/nics/\(mac.pathEscaped)?nextBoot=\(nextBoot)")
             }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Foundation
+import NIOHTTP1
 
 extension VMCommand {
     struct Hardware: AsyncParsableCommand {
@@ -56,8 +57,8 @@ extension VMCommand {
         @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
 
         func run() async throws {
-            let body = try JSONEncoder().encode(CPUChangeRequest(vcpus: count, max: max, nextBoot: nextBoot ? true : nil))
-            try HardwareOutput.print(try await global.client.send(method: .PUT, path: "/v1/vms/\(vm.pathEscaped)/hardware/cpu", body: Array(body)), global)
+            try await HardwareOutput.send(global, .PUT, "/v1/vms/\(vm.pathEscaped)/hardware/cpu",
+                                          CPUChangeRequest(vcpus: count, max: max, nextBoot: nextBoot ? true : nil))
         }
     }
 
@@ -75,9 +76,8 @@ extension VMCommand {
         @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
 
         func run() async throws {
-            let mib = try Size.mib(size)
-            let body = try JSONEncoder().encode(MemoryChangeRequest(mib: mib, maxMiB: try max.map(Size.mib), nextBoot: nextBoot ? true : nil))
-            try HardwareOutput.print(try await global.client.send(method: .PUT, path: "/v1/vms/\(vm.pathEscaped)/hardware/memory", body: Array(body)), global)
+            try await HardwareOutput.send(global, .PUT, "/v1/vms/\(vm.pathEscaped)/hardware/memory",
+                                          MemoryChangeRequest(mib: try Size.mib(size), maxMiB: try max.map(Size.mib), nextBoot: nextBoot ? true : nil))
         }
     }
 }
@@ -94,8 +94,13 @@ enum Size {
     }
 }
 
-/// How every hardware change is printed.
+/// How every hardware change is sent and printed.
 enum HardwareOutput {
+    static func send(_ global: GlobalOptions, _ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = nil as String?) async throws {
+        let bytes = try body.map { Array(try JSONEncoder().encode($0)) }
+        try print(try await global.client.send(method: method, path: path, body: bytes), global)
+    }
+
     static func print(_ response: APIClient.Response, _ global: GlobalOptions) throws {
         if global.json { return Swift.print(response.text) }
         let r = try response.decode(HardwareChangeResult.self)
