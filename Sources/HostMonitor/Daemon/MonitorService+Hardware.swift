@@ -66,9 +66,8 @@ extension MonitorService {
     public func removeDisk(vm: String, target: String, nextBoot: Bool, deleteFile: Bool) async throws -> HardwareChangeResult {
         try await change(vm: vm, action: "disk-remove") { vm in
             let (plan, disk) = try HardwarePlanner.diskRemove(target, nextBoot: nextBoot, deleteFile: deleteFile, config: vm.config, live: vm.live)
-            let gone = try await vm.libvirt {
-                try HardwarePerformer.remove(HardwareXML.diskXML(disk), plan, on: $0) { $0.disks.contains { $0.target == target } }
-            }
+            try await vm.libvirt { try HardwarePerformer.detach(HardwareXML.diskXML(disk), plan, on: $0) }
+            let gone = plan.live ? try await vm.waitUntilGone { $0.disks.contains { $0.target == target } } : true
             var result = HardwareChangeResult(vm: vm.name, change: "disk \(target) removed", effective: plan.live ? .now : .nextBoot,
                                               device: target, path: disk.source)
             if !gone {
@@ -121,7 +120,8 @@ extension MonitorService {
         let key = mac.lowercased()
         return try await change(vm: vm, action: "nic-remove") { vm in
             let (plan, nic) = try HardwarePlanner.nicRemove(key, nextBoot: nextBoot, config: vm.config, live: vm.live)
-            let gone = try await vm.libvirt { try HardwarePerformer.remove(HardwareXML.nicXML(nic), plan, on: $0) { $0.nics.contains { $0.mac == key } } }
+            try await vm.libvirt { try HardwarePerformer.detach(HardwareXML.nicXML(nic), plan, on: $0) }
+            let gone = plan.live ? try await vm.waitUntilGone { $0.nics.contains { $0.mac == key } } : true
             var result = HardwareChangeResult(vm: vm.name, change: "NIC \(key) removed", effective: plan.live ? .now : .nextBoot, device: key)
             if !gone { result.notes.append("the guest has not released the NIC yet: it goes when the guest lets go") }
             return (result, { !$0.nics.contains { $0.mac.lowercased() == key } })
@@ -145,6 +145,18 @@ extension MonitorService {
         func libvirt<T: Sendable>(_ body: @escaping @Sendable (Domain) throws -> T) async throws -> T {
             let dom = self.dom
             return try await executor.run { try body(dom) }
+        }
+
+        /// A live unplug needs the guest's consent: QEMU asks, and libvirt
+        /// returns after a few seconds even without it. False when the device
+        /// is still in the running VM after `wait`.
+        func waitUntilGone(wait: Duration = .seconds(10), _ present: @escaping @Sendable (HardwareLayout) -> Bool) async throws -> Bool {
+            let deadline = ContinuousClock.now + wait
+            while try await libvirt({ present(HardwareXML.layout(try $0.xml())) }) {
+                if ContinuousClock.now >= deadline { return false }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return true
         }
     }
 

@@ -65,21 +65,10 @@ enum HardwarePerformer {
         }
     }
 
-    /// Detaches a device; a live removal waits (up to `wait`) for the guest
-    /// to let it go. Returns false when the device is still in the running VM.
-    static func remove(_ xml: String, _ p: HardwarePlanner.DeviceRemovePlan, on dom: Domain,
-                       stillThere: (HardwareLayout) -> Bool, wait: Duration = .seconds(10)) throws -> Bool {
-        if p.live {
-            try dom.detachDevice(xml: xml, affect: .live)
-        }
+    /// Detaches a device from the running VM and/or its definition.
+    static func detach(_ xml: String, _ p: HardwarePlanner.DeviceRemovePlan, on dom: Domain) throws {
+        if p.live { try dom.detachDevice(xml: xml, affect: .live) }
         if p.config { try dom.detachDevice(xml: xml, affect: .config) }
-        guard p.live else { return true }
-        let deadline = ContinuousClock.now + wait
-        while true {
-            if !stillThere(HardwareXML.layout(try dom.xml())) { return true }
-            if ContinuousClock.now >= deadline { return false }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
     }
 
     /// Grows the file of a disk whose VM is off.
