@@ -50,7 +50,10 @@ struct HardwareTests {
         try await s.daemon.waitUntil("third CPU online in the guest", timeout: 30) {
             try shell("cat /sys/devices/system/cpu/online").contains("0-2")
         }
-        #expect(s.guest.console.contains("vigil-agent: brought online: cpu2"), "\(s.guest.console)")
+        // The agent logs after it wrote to sysfs: give the console a moment.
+        try await s.daemon.waitUntil("the agent's log line for cpu2", timeout: 10) {
+            s.guest.console.contains("vigil-agent: brought online: cpu2")
+        }
         // Removing one online is refused with what to do instead; next boot works.
         let unplug = try refused(["cpu", vmName, "2"])
         #expect(unplug.contains("cannot unplug") && unplug.contains("--next-boot"), "\(unplug)")
