@@ -19,6 +19,7 @@ final class Agent {
     /// The qemu-guest-agent protocol port, when enabled (--qga).
     let qga: QGAPort?
     let upgrades: UpgradeReceiver
+    let hotplug = HotplugWatcher()
     /// A verified build waiting for the port to close before its trial.
     private var pendingInstall: UpgradeReceiver.Ready?
     /// A rollback to tell vigild about after the next welcome.
@@ -111,6 +112,7 @@ final class Agent {
             qga?.openIfDue(now: now)
             var fds = [pollfd(fd: vigilHungUp ? -1 : fd, events: Int16(POLLIN), revents: 0)]
             if let qga, qga.fd >= 0 { fds.append(pollfd(fd: qga.hungUp ? -1 : qga.fd, events: Int16(POLLIN), revents: 0)) }
+            fds.append(pollfd(fd: hotplug.fd, events: Int16(POLLIN), revents: 0))
             // Heartbeats when the host listens; otherwise sleep until SIGIO,
             // with a slow fallback look (and QGA retries) every 2 s.
             let waitMs = hostConnected ? max(0, nextBeat - now) : (vigilHungUp ? 2_000 : 0)
@@ -126,7 +128,8 @@ final class Agent {
                 qga?.hungUp = false
             }
             let vigil = fds[0].revents
-            if fds.count > 1, fds[1].revents != 0, let qga {
+            if fds[fds.count - 1].revents & Int16(POLLIN) != 0 { hotplug.handle() }
+            if fds.count > 2, fds[1].revents != 0, let qga {
                 if fds[1].revents & Int16(POLLIN) != 0 {
                     qga.service()
                 } else if fds[1].revents & Int16(POLLHUP) != 0 {
@@ -165,7 +168,7 @@ final class Agent {
         _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
         send(fd, .hello(.init(agentVersion: AgentBuild.version, os: GuestFacts.osName, kernel: GuestFacts.kernel,
                               bootID: GuestFacts.bootID, hostname: GuestFacts.hostname,
-                              capabilities: ["heartbeat", "sync", "time", "upgrade"], arch: AgentBuild.arch)))
+                              capabilities: ["heartbeat", "sync", "time", "upgrade", "inventory"], arch: AgentBuild.arch)))
     }
 
     /// Reads what is available; false when there was nothing (EOF or EAGAIN).
@@ -226,7 +229,9 @@ final class Agent {
                 send(fd, .upgradeStatus(.init(id: ready.id, state: .installing, offset: ready.manifest.size)))
                 pendingInstall = ready
             }
-        case .hello, .heartbeat, .goodbye, .crashReport, .timeReply, .timeAdjusted, .upgradeStatus:
+        case .inventoryRequest(let r):
+            send(fd, .inventory(GuestInventory.gather(id: r.id)))
+        case .hello, .heartbeat, .goodbye, .crashReport, .timeReply, .timeAdjusted, .upgradeStatus, .inventory:
             break
         }
     }

@@ -30,7 +30,7 @@ public final class Domain: @unchecked Sendable {
 
     deinit { virDomainFree(ptr) }
 
-    private func check(_ rc: Int32, _ what: String) throws(LibvirtError) {
+    func check(_ rc: Int32, _ what: String) throws(LibvirtError) {
         if rc < 0 { throw .capture("\(what) domain '\(name)'") }
     }
 

@@ -14,7 +14,11 @@ public final class DeviceMonitor {
         }
     }
 
-    public init(subsystem: String) throws {
+    public convenience init(subsystem: String) throws {
+        try self.init(subsystems: [subsystem])
+    }
+
+    public init(subsystems: [String]) throws {
         guard let udev = udev_new() else { throw MonitorError.setupFailed("udev_new") }
         guard let monitor = udev_monitor_new_from_netlink(udev, "kernel") else {
             udev_unref(udev)
@@ -22,15 +26,23 @@ public final class DeviceMonitor {
         }
         self.udev = udev
         self.monitor = monitor
-        guard udev_monitor_filter_add_match_subsystem_devtype(monitor, subsystem, nil) >= 0,
+        guard subsystems.allSatisfy({ udev_monitor_filter_add_match_subsystem_devtype(monitor, $0, nil) >= 0 }),
               udev_monitor_enable_receiving(monitor) >= 0 else {
-            throw MonitorError.setupFailed("enable receiving for \(subsystem)")
+            throw MonitorError.setupFailed("enable receiving for \(subsystems.joined(separator: ", "))")
         }
     }
 
     deinit {
         udev_monitor_unref(monitor)
         udev_unref(udev)
+    }
+
+    /// For callers that poll several descriptors: readable when a uevent is queued.
+    public var fd: Int32 { udev_monitor_get_fd(monitor) }
+
+    /// Consumes every queued uevent without blocking (the netlink socket is non-blocking).
+    public func drain() {
+        while let dev = udev_monitor_receive_device(monitor) { udev_device_unref(dev) }
     }
 
     /// Blocks up to `timeoutMs` for a uevent; true when one arrived (it is

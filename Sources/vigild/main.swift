@@ -61,6 +61,14 @@ struct Vigild: AsyncParsableCommand {
     // For tests: the same in seconds.
     @Option(name: .long, help: .hidden)
     var recycleRetentionSeconds: Double?
+    @Option(name: .long, help: "Bandwidth cap for disk copies of clones and templates, in MiB/s (default: none), so copies do not starve running VMs' I/O.")
+    var copyRateLimit: Int?
+
+    @Option(name: .long, help: "Directory of VM templates (default: STATE_DIR/templates); put it on shared storage to share templates across hosts.")
+    var templateDir: String?
+
+    @Option(name: .long, help: "Default directory for the disks of VMs deployed from templates.")
+    var vmDir = "/var/lib/libvirt/images"
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -74,6 +82,9 @@ struct Vigild: AsyncParsableCommand {
     func validate() throws {
         let problems = defaultPolicy.problems
         guard problems.isEmpty else { throw ValidationError("default policy: " + problems.joined(separator: "; ")) }
+        if let copyRateLimit, copyRateLimit < 1 {
+            throw ValidationError("--copy-rate-limit must be at least 1 MiB/s, got \(copyRateLimit); leave it out for no cap")
+        }
         guard (5...300).contains(agentUpgradeTimeout) else {
             throw ValidationError("--agent-upgrade-timeout must be 5 to 300 seconds, got \(agentUpgradeTimeout)")
         }
@@ -101,6 +112,9 @@ struct Vigild: AsyncParsableCommand {
         config.agentTrustKeyFiles = agentTrustKey
         config.agentUpgradeTimeoutMs = agentUpgradeTimeout * 1000
         config.recycleRetentionSeconds = recycleRetentionSeconds ?? recycleRetentionDays.map { $0 * 86_400 }
+        config.copyRateLimitMiBs = copyRateLimit
+        config.templateDirectory = templateDir
+        config.vmDirectory = vmDir
         do {
             try await Daemon(config: config, logger: logger).run()
         } catch let error as DaemonError {

@@ -10,6 +10,9 @@ import Testing
         .goodbye(.init(reason: "SIGTERM")),
         .sync(.init(id: 7)),
         .crashReport(.init(source: "pstore:dmesg-ramoops-0", excerpt: "Kernel panic - not syncing")),
+        .inventoryRequest(.init(id: 9)),
+        .inventory(.init(id: 9, cpusOnline: 2, memTotalKiB: 231_000, nics: [.init(name: "eth0", mac: "52:54:00:12:34:56")],
+                         disks: [.init(name: "vda", sizeBytes: 67_108_864)], onlined: ["cpu1"])),
     ]
 
     @Test(arguments: samples) func roundTrip(_ message: AgentMessage) throws {
@@ -17,6 +20,27 @@ import Testing
         #expect(bytes.last == UInt8(ascii: "\n"))
         #expect(bytes.dropLast().contains(UInt8(ascii: "\n")) == false)
         #expect(try AgentCodec.decode(Array(bytes.dropLast())) == message)
+    }
+
+    @Test func inventoryWireFormat() throws {
+        let line = #"{"type":"inventory","body":{"id":3,"cpusOnline":1,"memTotalKiB":1024,"nics":[],"disks":[{"name":"vdb","sizeBytes":512}],"onlined":[]}}"#
+        let message = try AgentCodec.decode(Array(line.utf8))
+        #expect(message == .inventory(.init(id: 3, cpusOnline: 1, memTotalKiB: 1024, nics: [], disks: [.init(name: "vdb", sizeBytes: 512)])))
+        #expect(message.replyID == 3)
+        #expect(String(decoding: AgentCodec.encode(.inventoryRequest(.init(id: 5))), as: UTF8.self).contains(#""type":"inventory_request""#))
+    }
+
+    @Test func hostileInventoryIsBounded() {
+        let long = String(repeating: "x", count: 5000) + "\u{1b}[31m"
+        let raw = AgentMessage.Inventory(id: 1, cpusOnline: -5, memTotalKiB: .max,
+                                         nics: Array(repeating: .init(name: long, mac: "\u{7}52:54"), count: 1000),
+                                         disks: Array(repeating: .init(name: long, sizeBytes: 1), count: 1000),
+                                         onlined: Array(repeating: long, count: 1000))
+        let b = raw.bounded()
+        #expect(b.cpusOnline == 0 && b.memTotalKiB == 1 << 40)
+        #expect(b.nics.count == 64 && b.disks.count == 64 && b.onlined.count == 64)
+        #expect(b.nics.allSatisfy { $0.name.count == 64 && $0.mac == "52:54" })
+        #expect((b.disks.map(\.name) + b.onlined).allSatisfy { $0.count <= 64 && !$0.contains("\u{1b}") })
     }
 
     @Test func unknownTypeIsAnError() {

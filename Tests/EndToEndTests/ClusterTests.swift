@@ -145,4 +145,40 @@ struct ClusterTests {
         let now = try JSONDecoder().decode(TimeStatus.self, from: Data(r.stdout.utf8))
         #expect(abs(now.offsetMs) < 5, "offset on host 2: \(now.offsetMs) ms")
     }
+
+    /// A running guest on host 1 cloned onto host 2 over shared storage: the
+    /// clone is defined and started there, and host 2's vigild hears its agent.
+    @Test func runningGuestIsClonedOntoThePeerOverSharedStorage() async throws {
+        let shared = try Self.upWithSharedStorage()
+        let dir1 = try TemporaryDirectory("vc1"), dir2 = try TemporaryDirectory("vc2")
+        defer { dir1.remove(); dir2.remove() }
+        let vigild1 = try DaemonProcess(connect: "qemu:///system", directory: dir1,
+                                        extraArguments: ["--peer", Self.host2, "--shared-storage", shared],
+                                        namespaceCommand: [Testbed.script("cluster"), "exec", "1"])
+        let vigild2 = try DaemonProcess(connect: "qemu:///system", directory: dir2,
+                                        namespaceCommand: [Testbed.script("cluster"), "exec", "2"])
+        defer { vigild1.stop(); vigild2.stop() }
+        let source = try Connection(uri: Self.host1)
+        let destination = try Connection(uri: Self.host2)
+        let guest = try TestGuest(on: source, diskDirectory: shared, controlSocket: false)
+        let cloneName = guest.name + "-x"
+        defer {
+            if let c = try? destination.domain(named: cloneName) { try? c.destroy(); try? c.undefine() }
+            try? FileManager.default.removeItem(atPath: shared + "/\(cloneName)-vda.qcow2")
+            try? FileManager.default.removeItem(atPath: shared + "/\(cloneName)-console.log")
+            guest.remove()
+        }
+        try guest.start()
+        try await vigild1.waitUntil("agent alive on host 1") { try vigild1.agentStatus(guest.name)?.state == .alive }
+
+        let r = try vigild1.vigil(["vm", "clone", guest.name, cloneName, "--host", Self.host2, "--dir", shared, "--start", "--json"])
+        let op = try JSONDecoder().decode(OperationInfo.self, from: Data(r.stdout.utf8))
+        #expect(op.state == .succeeded, "\(op) \(r.stderr)")
+        #expect(throws: LibvirtError.self) { try source.domain(named: cloneName) }
+        let clone = try destination.domain(named: cloneName)
+        #expect(try clone.state().state == .running)
+        #expect(clone.uuid != guest.domain.uuid)
+        #expect(try guest.domain.state().state == .running, "the source kept running on host 1")
+        try await vigild2.waitUntil("clone's agent alive on host 2") { try vigild2.agentStatus(cloneName)?.state == .alive }
+    }
 }

@@ -42,6 +42,14 @@ struct VMCreateTests {
         #expect(info.stdout.contains("\"virtual-size\": 1073741824") && info.stdout.contains("\"format\": \"qcow2\""), "\(info.stdout)")
         #expect(try daemon.events(vm: name).contains { $0.action == "create" })
 
+        // Boot order: changed in the persistent definition, next boot for a running VM.
+        let boot = try daemon.vigil(["vm", "boot-order", name, "cdrom,hd", "--json"])
+        let order = try JSONDecoder().decode(BootOrder.self, from: Data(boot.stdout.utf8))
+        #expect(order.devices == ["cdrom", "hd"] && order.effective == "next boot", "\(boot.stdout) \(boot.stderr)")
+        #expect(try conn.domain(named: name).xml([.inactive]).contains("<boot dev='cdrom'/>\n    <boot dev='hd'/>"))
+        let badBoot = try daemon.vigil(["vm", "boot-order", name, "usb"])
+        #expect(badBoot.status != 0 && badBoot.stderr.contains("hd, cdrom, network, fd"), "\(badBoot.stderr)")
+
         // The same name again: refused, and no second disk appears.
         let again = try daemon.vigil(["vm", "create", name, "--disk", "1@\(store.path)", "--virt-type", "qemu"])
         #expect(again.status != 0 && again.stderr.contains("exists"), "\(again.stderr)")

@@ -30,6 +30,11 @@ public enum AgentMessage: Codable, Sendable, Equatable {
     /// Agent → host: where an upgrade stands (answer to offer and chunks,
     /// and after a rollback).
     case upgradeStatus(UpgradeStatus)
+    /// Host → agent: report what hardware the guest sees (after bringing
+    /// hot-added CPUs and memory online).
+    case inventoryRequest(InventoryRequest)
+    /// Agent → host: the answer to `inventoryRequest`.
+    case inventory(Inventory)
 
     public struct Hello: Codable, Sendable, Equatable {
         public var protocolVersion: Int
@@ -198,6 +203,7 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         case hello, welcome, heartbeat, goodbye, sync, crashReport = "crash_report"
         case timeProbe = "time_probe", timeReply = "time_reply", timeAdjust = "time_adjust", timeAdjusted = "time_adjusted"
         case upgradeOffer = "upgrade_offer", upgradeChunk = "upgrade_chunk", upgradeStatus = "upgrade_status"
+        case inventoryRequest = "inventory_request", inventory
     }
 
     public init(from decoder: any Decoder) throws {
@@ -216,6 +222,8 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         case .upgradeOffer: self = .upgradeOffer(try c.decode(UpgradeOffer.self, forKey: .body))
         case .upgradeChunk: self = .upgradeChunk(try c.decode(UpgradeChunk.self, forKey: .body))
         case .upgradeStatus: self = .upgradeStatus(try c.decode(UpgradeStatus.self, forKey: .body))
+        case .inventoryRequest: self = .inventoryRequest(try c.decode(InventoryRequest.self, forKey: .body))
+        case .inventory: self = .inventory(try c.decode(Inventory.self, forKey: .body))
         }
     }
 
@@ -235,6 +243,8 @@ public enum AgentMessage: Codable, Sendable, Equatable {
         case .upgradeOffer(let b): try c.encode(Kind.upgradeOffer, forKey: .type); try c.encode(b, forKey: .body)
         case .upgradeChunk(let b): try c.encode(Kind.upgradeChunk, forKey: .type); try c.encode(b, forKey: .body)
         case .upgradeStatus(let b): try c.encode(Kind.upgradeStatus, forKey: .type); try c.encode(b, forKey: .body)
+        case .inventoryRequest(let b): try c.encode(Kind.inventoryRequest, forKey: .type); try c.encode(b, forKey: .body)
+        case .inventory(let b): try c.encode(Kind.inventory, forKey: .type); try c.encode(b, forKey: .body)
         }
     }
 }
@@ -246,6 +256,7 @@ extension AgentMessage {
         case .timeReply(let r): r.id
         case .timeAdjusted(let r): r.id
         case .upgradeStatus(let r): r.id
+        case .inventory(let r): r.id
         default: nil
         }
     }

@@ -16,6 +16,13 @@ extension AgentUpgrader.Result: ResponseEncodable {}
 extension RecycleEntry: ResponseEncodable {}
 extension RecycleBinList: ResponseEncodable {}
 extension DeletionResult: ResponseEncodable {}
+extension OperationInfo: ResponseEncodable {}
+extension OperationList: ResponseEncodable {}
+extension TemplateInfo: ResponseEncodable {}
+extension BootOrder: ResponseEncodable {}
+extension TemplateList: ResponseEncodable {}
+extension HardwareReport: ResponseEncodable {}
+extension HardwareChangeResult: ResponseEncodable {}
 
 /// `POST /v1/agents/upgrade` reply.
 public struct UpgradeResults: Codable, Sendable, ResponseEncodable {
@@ -103,6 +110,32 @@ enum APIRoutes {
                 throw APIError.badRequest("send {\"enabled\": true|false}", hint: "vigil vm autostart VM on|off")
             }
             return try await monitor.setAutostart(vm: try context.parameters.require("vm"), enabled: body.enabled)
+        }
+        HardwareRoutes.add(to: router, monitor: monitor)
+        router.post("/v1/vms/:vm/clone") { request, context in
+            guard let body = try? await request.decode(as: CloneRequest.self, context: context) else {
+                throw APIError.badRequest("send {\"name\": NEW, \"mode\": \"full\"|\"linked\", \"directory\"?, \"host\"?, \"start\"?}",
+                                          hint: "vigil vm clone SOURCE NEW")
+            }
+            return try await monitor.clone(vm: try context.parameters.require("vm"), body)
+        }
+        router.get("/v1/operations") { _, _ in OperationList(operations: try await monitor.operationList()) }
+        router.get("/v1/operations/:id") { request, context in
+            let wait = request.uri.queryParameters.get("wait").flatMap(Double.init) ?? 0
+            return try await monitor.operation(id: try context.parameters.require("id"), waitSeconds: wait)
+        }
+        router.post("/v1/operations/:id/cancel") { _, context in
+            try await monitor.cancelOperation(id: try context.parameters.require("id"))
+        }
+        TemplateRoutes.add(to: router, monitor: monitor)
+        router.get("/v1/vms/:vm/boot-order") { _, context in
+            try await monitor.bootOrder(vm: try context.parameters.require("vm"))
+        }
+        router.put("/v1/vms/:vm/boot-order") { request, context in
+            guard let body = try? await request.decode(as: BootOrder.self, context: context) else {
+                throw APIError.badRequest("send {\"devices\": [\"hd\", \"cdrom\", ...]}", hint: "vigil vm boot-order VM hd,cdrom")
+            }
+            return try await monitor.setBootOrder(vm: try context.parameters.require("vm"), body)
         }
         router.get("/v1/agent-repo") { _, _ in monitor.repoList() }
         router.post("/v1/agent-repo") { request, context in

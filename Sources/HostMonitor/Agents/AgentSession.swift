@@ -134,6 +134,8 @@ struct AgentSession {
                     complain("time reply nobody asked for")
                 case .timeAdjusted:
                     complain("time adjustment reply nobody asked for")
+                case .inventory:
+                    complain("inventory nobody asked for")
                 case .upgradeStatus(let status):
                     // Unasked for: only a rollback report after reconnecting is expected.
                     if status.state == .rolledBack {
@@ -143,7 +145,7 @@ struct AgentSession {
                     } else {
                         complain("upgrade status nobody asked for")
                     }
-                case .welcome, .timeProbe, .timeAdjust, .upgradeOffer, .upgradeChunk:
+                case .welcome, .timeProbe, .timeAdjust, .upgradeOffer, .upgradeChunk, .inventoryRequest:
                     complain("agent sent a host-only message")
                 }
             }
@@ -155,7 +157,7 @@ struct AgentSession {
 extension Array where Element == UInt8 {
     /// Whether a line is (claims to be) a reply to a host request.
     var containsReply: Bool {
-        for needle in [Array("\"upgrade_status\"".utf8), Array("\"time_reply\"".utf8), Array("\"time_adjusted\"".utf8)] {
+        for needle in [Array("\"upgrade_status\"".utf8), Array("\"time_reply\"".utf8), Array("\"time_adjusted\"".utf8), Array("\"inventory\"".utf8)] {
             if count >= needle.count, (0...(count - needle.count)).contains(where: { i in self[i..<(i + needle.count)].elementsEqual(needle) }) {
                 return true
             }

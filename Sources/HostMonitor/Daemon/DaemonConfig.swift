@@ -21,6 +21,15 @@ public struct DaemonConfig: Sendable {
     public var agentUpgradeTimeoutMs: Int = 30_000
     /// How long deleted VMs stay in the recycle bin (nil: until purged by hand).
     public var recycleRetentionSeconds: Double?
+    /// Bandwidth cap for disk copies (clones, templates), MiB/s; nil: none.
+    public var copyRateLimitMiBs: Int?
+    /// Where templates live (one directory each); on shared storage, all hosts see them.
+    public var templateDirectory: String?
+    /// Default directory for the disks of VMs deployed from templates.
+    public var vmDirectory = "/var/lib/libvirt/images"
+
+    /// `templateDirectory`, or `templates` under the state directory.
+    public var templateRoot: String { templateDirectory ?? stateDirectory + "/templates" }
 
     public init(libvirtURI: String = "qemu:///system", stateDirectory: String = "/var/lib/vigil",
                 socketPath: String = "/run/vigil/vigild.sock", defaultPolicy: ProtectionPolicy = .init(),

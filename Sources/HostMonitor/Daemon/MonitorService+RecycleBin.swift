@@ -117,7 +117,7 @@ extension MonitorService {
         let found = try binRecord(key)
         let store = self.store
         let name = request.name ?? found.vmName
-        if request.name != nil, let problem = VMBuilder.nameProblem(name) { throw APIError.badRequest("cannot restore as '\(name)': \(problem)", hint: "pick another --name") }
+        if request.name != nil, let problem = VMBuilder.nameProblems(name).first { throw APIError.badRequest("cannot restore as '\(name)': \(problem)", hint: "pick another --name") }
         let uuid = try await exclusively(found.vmUUID, found.vmName) {
             try await executor.run { () throws -> String in
                 guard var r = try store.recycled(id: found.id ?? 0), r.phase == .binned else {

@@ -23,6 +23,9 @@ public final class MonitorService: Service, Sendable {
     var timeKeeper: TimeKeeper { TimeKeeper(center: center, requests: requests, events: events, logger: logger) }
 
     let repository: AgentRepository
+    /// Long operations (clones, template transfers, wipes), journalled.
+    let operations: OperationCenter
+    private let recoveredOperations = Mutex(false)
     /// Auto-upgrades that failed, as "uuid@version": not retried by themselves.
     let failedUpgrades = Mutex<Set<String>>([])
     /// VMs (by UUID) a delete, restore, purge or destroy is working on: one at a time each.
@@ -39,6 +42,8 @@ public final class MonitorService: Service, Sendable {
         self.executor = executor
         self.logger = logger
         self.events = EventLog(store: store, logger: logger)
+        self.operations = OperationCenter(store: store, events: events, logger: logger,
+                                          undo: UndoRunner(executor: executor).perform)
         self.performer = RecoveryPerformer(peers: config.peers, sharedStorage: config.sharedStorage, logger: logger)
     }
 
@@ -68,6 +73,12 @@ public final class MonitorService: Service, Sendable {
                 let conn = try await open()
                 backoff = .milliseconds(250)
                 events.record(kind: "libvirt", message: "connected to \(config.libvirtURI)")
+                // Operations a killed vigild left halfway are undone once libvirt is reachable.
+                let firstConnect = recoveredOperations.withLock { done in
+                    defer { done = true }
+                    return !done
+                }
+                if firstConnect { await operations.recover() }
                 try await follow(conn)
                 if Task.isCancelled { break }
                 logger.warning("lost connection to libvirtd; reconnecting", metadata: ["libvirt.uri": "\(config.libvirtURI)"])

@@ -126,7 +126,7 @@ enum RecycleBin {
     static func renamed(_ xml: String, to name: String) -> String {
         guard let open = xml.range(of: "<name>"), let close = xml.range(of: "</name>", range: open.upperBound..<xml.endIndex) else { return xml }
         var out = xml
-        out.replaceSubrange(open.upperBound..<close.lowerBound, with: DomainXML.escape(name))
+        out.replaceSubrange(open.upperBound..<close.lowerBound, with: XMLEscape.text(name))
         return out
     }
 

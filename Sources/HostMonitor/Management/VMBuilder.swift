@@ -7,8 +7,7 @@ import Foundation
 /// is created.
 enum VMBuilder {
     static func problems(_ r: VMCreateRequest) -> [String] {
-        var p: [String] = []
-        if let problem = nameProblem(r.name) { p.append(problem) }
+        var p = nameProblems(r.name)
         if !(1...256).contains(r.vcpus) { p.append("vcpus must be 1 to 256, got \(r.vcpus)") }
         if !(32...4_194_304).contains(r.memoryMiB) { p.append("memory must be 32 MiB to 4 TiB, got \(r.memoryMiB) MiB") }
         if r.disks.count > 16 { p.append("at most 16 disks") }
@@ -36,11 +35,13 @@ enum VMBuilder {
         return p
     }
 
-    static func nameProblem(_ name: String) -> String? {
-        if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
-            return "name must be 1-64 letters, digits, '-', '_' or '.', got '\(name)'"
+    /// What is wrong with a new VM's name (it names files and sockets too).
+    static func nameProblems(_ name: String) -> [String] {
+        if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+            || name.hasPrefix(".") {
+            return ["name must be 1-64 letters, digits, '-', '_' or '.' (not starting with '.'), got '\(name)'"]
         }
-        return nil
+        return []
     }
 
     static func diskPath(_ r: VMCreateRequest, _ i: Int) -> String {
@@ -48,14 +49,17 @@ enum VMBuilder {
         return "\(dir)/\(r.name)-disk\(i + 1).qcow2"
     }
 
-    static func xml(_ r: VMCreateRequest) -> String {
-        let esc = DomainXML.escape
+    /// The domain definition; `diskPaths` overrides where each disk's image is
+    /// (an import names its own files), otherwise `diskPath(r, i)`.
+    static func xml(_ r: VMCreateRequest, diskPaths: [String]? = nil) -> String {
+        let esc = XMLEscape.text
         let boots = r.boot.map { "    <boot dev='\($0)'/>" }.joined(separator: "\n")
-        let disks = r.disks.indices.map { i in
+        let paths = diskPaths ?? r.disks.indices.map { diskPath(r, $0) }
+        let disks = paths.indices.map { i in
             """
                 <disk type='file' device='disk'>
                   <driver name='qemu' type='qcow2'/>
-                  <source file='\(esc(diskPath(r, i)))'/>
+                  <source file='\(esc(paths[i]))'/>
                   <target dev='vd\(Character(UnicodeScalar(UInt8(97 + i))))' bus='virtio'/>
                 </disk>
             """

@@ -11,6 +11,9 @@ public final class StateStore: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var config = Configuration()
         config.busyMode = .timeout(5)
+        // WAL: one fsync per commit instead of several, so journalling each
+        // step of a long operation before doing it stays cheap.
+        config.journalMode = .wal
         db = try DatabaseQueue(path: directory + "/vigild.sqlite", configuration: config)
         try Self.migrator.migrate(db)
     }
@@ -47,6 +50,7 @@ public final class StateStore: Sendable {
                 t.add(column: "alive", .boolean).notNull().defaults(to: false)
             }
         }
+        registerOperationMigrations(&m)
         m.registerMigration("v3-recycle-bin", migrate: RecycleRecord.migrate)
         return m
     }

@@ -3,9 +3,10 @@ import Core
 
 struct VMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vm", abstract: "Virtual machines on this host.", subcommands: [List.self, Create.self, Start.self, Shutdown.self, Poweroff.self, Simple<PauseTag>.self,
+        commandName: "vm", abstract: "Virtual machines on this host.", subcommands: [List.self, Create.self, Clone.self, BootOrderCommand.self, Start.self, Shutdown.self, Poweroff.self, Simple<PauseTag>.self,
                        Simple<ResumeTag>.self, Simple<HibernateTag>.self, Simple<WakeTag>.self, Simple<RebootTag>.self,
-                       Autostart.self, Time.self, Settings.self, Delete.self, Destroy.self])
+                       Autostart.self, Time.self, Settings.self, Hardware.self, CPU.self, Memory.self, Disk.self, NIC.self,
+                       Delete.self, Destroy.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List VMs with their state and agent status.")

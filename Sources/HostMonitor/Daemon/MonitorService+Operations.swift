@@ -1,0 +1,111 @@
+import Core
+import Foundation
+import Libvirt
+
+/// Long operations in the API: clone, and listing, waiting for and
+/// cancelling what runs.
+extension MonitorService {
+    public func operationList() async throws -> [OperationInfo] { try await operations.list() }
+
+    public func operation(id: String, waitSeconds: Double = 0) async throws -> OperationInfo {
+        guard let info = try await operations.wait(id: id, seconds: min(max(waitSeconds, 0), 60)) else {
+            throw APIError.notFound("no operation \(id)", hint: "list operations with 'vigil op list'")
+        }
+        return info
+    }
+
+    public func cancelOperation(id: String) async throws -> OperationInfo { try await operations.cancel(id: id) }
+
+    /// Checks a clone request (every problem at once), then starts it as a
+    /// journalled operation.
+    public func clone(vm: String, _ r: CloneRequest) async throws -> OperationInfo {
+        let conn = try connection()
+        var problems = VMBuilder.nameProblems(r.name)
+        if let dir = r.directory, !Self.isDirectory(dir) {
+            problems.append("directory '\(dir)' does not exist (give an absolute path)")
+        }
+        if let host = r.host {
+            if let dir = r.directory, !isShared(dir) {
+                problems.append("a clone on another host needs its disks on shared storage; '\(dir)' is not one of --shared-storage \(config.sharedStorage)")
+            } else if r.directory == nil && config.sharedStorage.isEmpty {
+                problems.append("a clone on another host needs shared storage; start vigild with --shared-storage DIR")
+            }
+            if host == config.libvirtURI { problems.append("--host is this host; leave it out") }
+        }
+        guard problems.isEmpty else {
+            throw APIError.badRequest(problems.joined(separator: "; "), hint: "vigil vm clone SOURCE NEW [--linked] [--dir DIR] [--host URI]")
+        }
+        let sourceURI = config.libvirtURI
+        let targetURI = r.host ?? sourceURI
+        let plan = try await executor.run { () throws -> Cloner.Plan in
+            let source = try conn.domain(nameOrUUID: vm)
+            let target = targetURI == sourceURI ? conn : try Connection(uri: targetURI)
+            for c in target === conn ? [conn] : [conn, target] {
+                if (try? c.domain(named: r.name)) != nil {
+                    throw APIError.conflict("a VM named '\(r.name)' already exists on \(c.uri)", hint: "choose another name")
+                }
+            }
+            let state = try source.state().state
+            let running = state == .running || state == .paused
+            let xml = try source.xml([.inactive, .secure])
+            let def = try DomainDefinition(xml: xml)
+            if !def.nonFileDisks.isEmpty {
+                throw APIError.conflict("\(source.name) has disks that are not image files (\(def.nonFileDisks.joined(separator: ", ")))",
+                                        hint: "Vigil clones file-backed disks only; copy those volumes with your storage's tools")
+            }
+            if running, r.mode == .full, try source.jobProgress().kind != .none {
+                throw APIError.conflict("\(source.name) is busy with another job (migration, backup)", hint: "wait for it to finish and try again")
+            }
+            if r.mode == .linked, try source.hasManagedSaveImage {
+                throw APIError.conflict("\(source.name) is hibernated; a linked clone would change the disks its saved memory belongs to",
+                                        hint: "wake it (vigil vm wake) or make a full clone")
+            }
+            var disks: [DiskCopier.Copy] = []
+            for d in def.disks where d.device == "disk" && !d.shareable && !d.readOnly {
+                guard let from = d.path else { continue }
+                let dir = r.directory ?? URL(fileURLWithPath: from).deletingLastPathComponent().path
+                let to = URL(fileURLWithPath: dir).appendingPathComponent("\(r.name)-\(d.target).qcow2").path
+                disks.append(DiskCopier.Copy(target: d.target, from: from, format: d.format ?? "raw", to: to, virtualSize: 0))
+            }
+            return Cloner.Plan(request: r, source: source, sourceURI: sourceURI, target: target, targetURI: targetURI,
+                               running: running, definition: xml, disks: disks, newUUID: UUID().uuidString.lowercased())
+        }
+        var checked = plan
+        var diskProblems: [String] = []
+        for (i, d) in plan.disks.enumerated() {
+            if FileManager.default.fileExists(atPath: d.to) { diskProblems.append("\(d.to) already exists") }
+            if r.host != nil && r.mode == .linked && !isShared(d.from) {
+                diskProblems.append("\(d.from) is not on shared storage, so another host cannot use it as a linked clone's base")
+            }
+            do {
+                checked.disks[i].virtualSize = try await DiskImage.info(d.from).virtualSize
+            } catch {
+                diskProblems.append("cannot read \(d.from): \(error)")
+            }
+        }
+        guard diskProblems.isEmpty else {
+            throw APIError.conflict(diskProblems.joined(separator: "; "),
+                                    hint: "Vigil never overwrites a disk: choose another name or --dir, or make a full clone")
+        }
+        let ready = checked
+        let cloner = Cloner(copier: copier, events: events)
+        return try await operations.start(kind: "clone", target: "\(plan.source.name) -> \(r.name)") { ctx in
+            try await cloner.perform(ready, ctx)
+        }
+    }
+
+    var copier: DiskCopier { DiskCopier(executor: executor, rateLimitMiBs: config.copyRateLimitMiBs) }
+
+    func isShared(_ path: String) -> Bool {
+        let p = URL(fileURLWithPath: path).standardized.path
+        return config.sharedStorage.contains { dir in
+            let d = URL(fileURLWithPath: dir).standardized.path
+            return p == d || p.hasPrefix(d.hasSuffix("/") ? d : d + "/")
+        }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return path.hasPrefix("/") && FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import FoundationXML
+
+/// A domain definition parsed as a real XML tree (libxml2 through
+/// FoundationXML), for the edits that must not be done by string scanning:
+/// making a clone's or a template's definition from another's.
+struct DomainDefinition {
+    struct Disk: Sendable, Equatable {
+        /// Guest device name, e.g. "vda".
+        var target: String
+        /// disk, cdrom, floppy, lun.
+        var device: String
+        var bus: String?
+        /// The image file (nil for block devices, network disks, empty drives).
+        var path: String?
+        /// The image format libvirt is told (qcow2, raw, …).
+        var format: String?
+        var readOnly: Bool
+        var shareable: Bool
+    }
+
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let document: XMLDocument
+
+    init(xml: String) throws {
+        do {
+            document = try XMLDocument(xmlString: xml, options: [.nodePreserveWhitespace])
+        } catch {
+            throw Invalid(description: "not a readable domain definition: \(error)")
+        }
+        guard document.rootElement()?.name == "domain" else { throw Invalid(description: "not a <domain> definition") }
+    }
+
+    var xml: String { document.rootElement()?.xmlString ?? "" }
+
+    private var root: XMLElement? { document.rootElement() }
+
+    private func first(_ path: String) -> XMLElement? {
+        (try? document.nodes(forXPath: path))?.first as? XMLElement
+    }
+
+    private func all(_ path: String) -> [XMLElement] {
+        ((try? document.nodes(forXPath: path)) ?? []).compactMap { $0 as? XMLElement }
+    }
+
+    var name: String { first("/domain/name")?.stringValue ?? "" }
+
+    var disks: [Disk] {
+        all("/domain/devices/disk").compactMap { d in
+            guard let target = d.elements(forName: "target").first?.attribute(forName: "dev")?.stringValue else { return nil }
+            let source = d.elements(forName: "source").first
+            let isFile = (d.attribute(forName: "type")?.stringValue ?? "file") == "file"
+            return Disk(target: target, device: d.attribute(forName: "device")?.stringValue ?? "disk",
+                        bus: d.elements(forName: "target").first?.attribute(forName: "bus")?.stringValue,
+                        path: isFile ? source?.attribute(forName: "file")?.stringValue : nil,
+                        format: d.elements(forName: "driver").first?.attribute(forName: "type")?.stringValue,
+                        readOnly: !d.elements(forName: "readonly").isEmpty,
+                        shareable: !d.elements(forName: "shareable").isEmpty)
+        }
+    }
+
+    var vcpus: Int { Int(first("/domain/vcpu")?.stringValue?.trimmingCharacters(in: .whitespaces) ?? "") ?? 1 }
+
+    var memoryMiB: Int {
+        guard let e = first("/domain/memory"), let v = Int64(e.stringValue?.trimmingCharacters(in: .whitespaces) ?? "") else { return 0 }
+        return Int(Self.kib(v, unit: e.attribute(forName: "unit")?.stringValue ?? "KiB") / 1024)
+    }
+
+    /// Appends a virtio qcow2 disk.
+    mutating func addDisk(target: String, path: String) throws {
+        guard let devices = first("/domain/devices") else { throw Invalid(description: "the definition has no <devices>") }
+        let disk = try XMLElement(xmlString: "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+            + "<source file='\(XMLEscape.text(path))'/><target dev='\(XMLEscape.text(target))' bus='virtio'/></disk>")
+        devices.addChild(disk)
+    }
+
+    var hasDirectKernelBoot: Bool { first("/domain/os/kernel") != nil }
+
+    var bootDevices: [String] { all("/domain/os/boot").compactMap { $0.attribute(forName: "dev")?.stringValue } }
+
+    /// Replaces the boot order (libvirt allows either `<os><boot>` or
+    /// per-device `<boot order>`, so the per-device ones go).
+    mutating func setBootDevices(_ devices: [String]) {
+        for e in all("/domain/os/boot") + all("/domain/devices/*/boot") { e.detach() }
+        guard let os = first("/domain/os") else { return }
+        // After <type> (and kernel/initrd/cmdline, which libvirt orders itself).
+        for dev in devices {
+            let boot = XMLElement(name: "boot")
+            if let attr = XMLNode.attribute(withName: "dev", stringValue: dev) as? XMLNode { boot.addAttribute(attr) }
+            os.addChild(boot)
+        }
+    }
+
+    /// Sets the vCPU count (all of them online at boot).
+    mutating func setVCPUs(_ n: Int) {
+        guard let e = first("/domain/vcpu") else { return }
+        e.stringValue = "\(n)"
+        e.removeAttribute(forName: "current")
+    }
+
+    /// Sets the memory size (and the current, ballooned size to the same).
+    mutating func setMemory(mib: Int) {
+        for path in ["/domain/memory", "/domain/currentMemory"] {
+            guard let e = first(path) else { continue }
+            e.stringValue = "\(Int64(mib) * 1024)"
+            if let unit = e.attribute(forName: "unit") {
+                unit.stringValue = "KiB"
+            } else if let unit = XMLNode.attribute(withName: "unit", stringValue: "KiB") as? XMLNode {
+                e.addAttribute(unit)
+            }
+        }
+    }
+
+    static func kib(_ value: Int64, unit: String) -> Int64 {
+        switch unit.lowercased() {
+        case "b", "bytes": value / 1024
+        case "m", "mib": value * 1024
+        case "g", "gib": value * 1024 * 1024
+        case "t", "tib": value * 1024 * 1024 * 1024
+        case "kb": value * 1000 / 1024
+        case "mb": value * 1_000_000 / 1024
+        case "gb": value * 1_000_000_000 / 1024
+        default: value
+        }
+    }
+
+    /// Disk elements whose type is not a plain file (block, network, volume).
+    var nonFileDisks: [String] {
+        all("/domain/devices/disk").compactMap { d in
+            let type = d.attribute(forName: "type")?.stringValue ?? "file"
+            guard type != "file", (d.attribute(forName: "device")?.stringValue ?? "disk") == "disk" else { return nil }
+            return d.elements(forName: "target").first?.attribute(forName: "dev")?.stringValue ?? "?"
+        }
+    }
+
+    /// Turns this definition into a new VM's: new name and UUID, no MAC
+    /// addresses (libvirt makes fresh ones), the given disk images (qcow2),
+    /// and host-side file and socket paths made unique so the two VMs can
+    /// run side by side.
+    mutating func makeCopy(name newName: String, uuid: String, disks newPaths: [String: String]) {
+        let oldName = name
+        set("/domain/name", newName)
+        set("/domain/uuid", uuid)
+        for mac in all("/domain/devices/interface/mac") { mac.detach() }
+        // Runtime-only elements a live XML may carry.
+        for path in ["/domain/devices/*/alias", "/domain/devices/interface/target", "/domain/seclabel"] {
+            for e in all(path) { e.detach() }
+        }
+        for d in all("/domain/devices/disk") {
+            guard let target = d.elements(forName: "target").first?.attribute(forName: "dev")?.stringValue,
+                  let path = newPaths[target] else { continue }
+            d.elements(forName: "source").first?.attribute(forName: "file")?.stringValue = path
+            if let driver = d.elements(forName: "driver").first {
+                driver.attribute(forName: "type")?.stringValue = "qcow2"
+            }
+            // libvirt re-reads the new image's own backing chain.
+            for b in d.elements(forName: "backingStore") { b.detach() }
+        }
+        for device in all("/domain/devices/*") {
+            let kind = device.name ?? ""
+            guard ["serial", "console", "channel", "parallel"].contains(kind) else { continue }
+            let isAgentChannel = kind == "channel" && device.elements(forName: "target").first?.attribute(forName: "type")?.stringValue == "virtio"
+            for source in device.elements(forName: "source") {
+                if isAgentChannel {
+                    // libvirt picks a per-domain socket path when none is given.
+                    source.removeAttribute(forName: "path")
+                } else if let path = source.attribute(forName: "path")?.stringValue {
+                    source.attribute(forName: "path")?.stringValue = Self.uniquePath(path, oldName: oldName, newName: newName)
+                }
+            }
+            for log in device.elements(forName: "log") {
+                if let file = log.attribute(forName: "file")?.stringValue {
+                    log.attribute(forName: "file")?.stringValue = Self.uniquePath(file, oldName: oldName, newName: newName)
+                }
+            }
+        }
+        // Guests that take their hostname from the kernel command line (the
+        // test image) get the new name.
+        if let cmdline = first("/domain/os/cmdline"), let text = cmdline.stringValue, text.contains("=\(oldName)") {
+            cmdline.stringValue = text.replacingOccurrences(of: "=\(oldName)", with: "=\(newName)")
+        }
+    }
+
+    /// The old VM's name in a path becomes the new one's; otherwise the new
+    /// name is put in front of the file name.
+    static func uniquePath(_ path: String, oldName: String, newName: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let file = url.lastPathComponent
+        let renamed = !oldName.isEmpty && file.contains(oldName)
+            ? file.replacingOccurrences(of: oldName, with: newName) : "\(newName)-\(file)"
+        return url.deletingLastPathComponent().appendingPathComponent(renamed).path
+    }
+
+    private func set(_ path: String, _ value: String) {
+        if let e = first(path) {
+            e.stringValue = value
+        } else if let root, let last = path.split(separator: "/").last {
+            root.insertChild(XMLElement(name: String(last), stringValue: value), at: 0)
+        }
+    }
+}

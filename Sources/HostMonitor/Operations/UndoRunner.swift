@@ -1,0 +1,51 @@
+import Foundation
+import Libvirt
+
+/// Carries out `UndoStep`s. Each step is idempotent: undoing what was never
+/// made (vigild died before making it) is a no-op.
+struct UndoRunner: Sendable {
+    let executor: BlockingExecutor
+
+    func perform(_ step: UndoStep) async throws {
+        switch step {
+        case .removeFile(let path):
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        case .moveBack(let from, let to):
+            if FileManager.default.fileExists(atPath: from) && !FileManager.default.fileExists(atPath: to) {
+                try FileManager.default.moveItem(atPath: from, toPath: to)
+            }
+        case .killProcess(let pid, let marker):
+            guard UndoStep.processMatches(pid: pid, marker: marker) else { return }
+            kill(pid, SIGKILL)
+            // It may be our child (reaped by swift-subprocess) or an orphan; wait until gone.
+            for _ in 0..<100 where UndoStep.processMatches(pid: pid, marker: marker) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        case .undefineDomain(let uuid, let uri):
+            try await executor.run {
+                let conn = try Connection(uri: uri)
+                defer { conn.close() }
+                guard let dom = try? conn.domain(uuid: uuid) else { return }
+                if try dom.isActive { try dom.destroy() }
+                try dom.undefine([.managedSave, .snapshotsMetadata])
+            }
+        case .redefineDomain(let xml, let uri):
+            try await executor.run {
+                let conn = try Connection(uri: uri)
+                defer { conn.close() }
+                _ = try conn.define(xml: xml)
+            }
+        case .abortJob(let uuid, let uri):
+            try await executor.run {
+                let conn = try Connection(uri: uri)
+                defer { conn.close() }
+                guard let dom = try? conn.domain(uuid: uuid), try dom.isActive,
+                      try dom.jobProgress().kind != .none else { return }
+                try dom.abortJob()
+                for _ in 0..<200 where (try? dom.jobProgress().kind) != Domain.JobKind.none {
+                    usleep(50_000)
+                }
+            }
+        }
+    }
+}

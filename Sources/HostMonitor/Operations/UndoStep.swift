@@ -1,0 +1,42 @@
+import Foundation
+
+/// One thing a long operation made (or is about to make) that must go away
+/// again if the operation does not finish. Written to the journal *before*
+/// the thing is made, so a vigild killed at any point knows what to undo.
+enum UndoStep: Codable, Sendable, Equatable {
+    /// A file the operation creates (a new disk, a partial export).
+    case removeFile(path: String)
+    /// A domain the operation defines, by the UUID it was given up front.
+    case undefineDomain(uuid: String, uri: String)
+    /// A helper process (qemu-img, tar) that may outlive a killed vigild;
+    /// killed only if its command line still names `marker`.
+    case killProcess(pid: Int32, marker: String)
+    /// A libvirt block job (backup) on a domain.
+    case abortJob(domainUUID: String, uri: String)
+    /// A file moved by rename: moved back.
+    case moveBack(from: String, to: String)
+    /// A domain the operation undefines (a VM turned into a template): defined again.
+    case redefineDomain(xml: String, uri: String)
+}
+
+extension UndoStep {
+    /// What the step is, for logs.
+    var summary: String {
+        switch self {
+        case .removeFile(let path): "remove \(path)"
+        case .undefineDomain(let uuid, let uri): "undefine \(uuid) on \(uri)"
+        case .killProcess(let pid, let marker): "stop process \(pid) (\(marker))"
+        case .abortJob(let uuid, _): "abort the block job of \(uuid)"
+        case .moveBack(let from, let to): "move \(from) back to \(to)"
+        case .redefineDomain(_, let uri): "define the VM again on \(uri)"
+        }
+    }
+
+    /// Whether process `pid` still runs with `marker` in its command line
+    /// (pids are reused: never signal a stranger).
+    static func processMatches(pid: Int32, marker: String) -> Bool {
+        guard pid > 1, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let cmdline = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+        return cmdline.contains(marker)
+    }
+}

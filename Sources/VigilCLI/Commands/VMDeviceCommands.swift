@@ -1,0 +1,92 @@
+import ArgumentParser
+import Core
+import Foundation
+import NIOHTTP1
+
+extension VMCommand {
+    struct Disk: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add, remove or grow a VM's disks.",
+            discussion: "virtio disks change online in a running VM; other buses only take effect at the next boot.",
+            subcommands: [Add.self, Remove.self, Grow.self])
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add a new qcow2 disk (file VM-TARGET.qcow2 in --dir).")
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: "VM name or UUID.") var vm: String
+            @Argument(help: "Size: N (MiB), NM or NG.") var size: String
+            @Option(help: "Directory for the qcow2 file.") var dir: String
+            @Option(help: "virtio (online), sata, scsi or ide (next boot only).") var bus = "virtio"
+            @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
+
+            func run() async throws {
+                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.pathEscaped)/hardware/disks",
+                                              DiskAddRequest(sizeMiB: try Size.mib(size), directory: URL(fileURLWithPath: dir).standardizedFileURL.path,
+                                                             bus: bus, nextBoot: nextBoot ? true : nil))
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove a disk; its file is kept unless --delete-file.")
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: "VM name or UUID.") var vm: String
+            @Argument(help: "The disk's target, e.g. vdb.") var target: String
+            @Flag(help: "Also delete the disk file.") var deleteFile = false
+            @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
+
+            func run() async throws {
+                try await HardwareOutput.send(global, .DELETE,
+                                              "/v1/vms/\(vm.pathEscaped)/hardware/disks/\(target.pathEscaped)?deleteFile=\(deleteFile)&nextBoot=\(nextBoot)")
+            }
+        }
+
+        struct Grow: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Grow a disk to a new total size (online for virtio disks; offline with qemu-img when the VM is off).")
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: "VM name or UUID.") var vm: String
+            @Argument(help: "The disk's target, e.g. vdb.") var target: String
+            @Argument(help: "The new size: N (MiB), NM or NG.") var size: String
+
+            func run() async throws {
+                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.pathEscaped)/hardware/disks/\(target.pathEscaped)/grow",
+                                              DiskGrowRequest(sizeMiB: try Size.mib(size)))
+            }
+        }
+    }
+
+    struct NIC: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "nic", abstract: "Add or remove a VM's network interfaces (online in a running VM).",
+            subcommands: [Add.self, Remove.self])
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add a NIC: user, network=NAME or bridge=NAME.")
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: "VM name or UUID.") var vm: String
+            @Argument(help: "user, network=NAME or bridge=NAME.") var attachment: String
+            @Option(help: "MAC address (default: a new 52:54:00:… one).") var mac: String?
+            @Option(help: "Device model: virtio (default), e1000, …") var model: String?
+            @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
+
+            func run() async throws {
+                let kv = attachment.split(separator: "=", maxSplits: 1).map(String.init)
+                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.pathEscaped)/hardware/nics",
+                                              NICAddRequest(kind: kv[0], source: kv.count == 2 ? kv[1] : nil, mac: mac, model: model,
+                                                            nextBoot: nextBoot ? true : nil))
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove the NIC with this MAC address.")
+            @OptionGroup var global: GlobalOptions
+            @Argument(help: "VM name or UUID.") var vm: String
+            @Argument(help: "The NIC's MAC address.") var mac: String
+            @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
+
+            func run() async throws {
+                try await HardwareOutput.send(global, .DELETE, "/v1/vms/\(vm.pathEscaped)/hardware/nics/\(mac.pathEscaped)?nextBoot=\(nextBoot)")
+            }
+        }
+    }
+}
