@@ -23,6 +23,12 @@ extension MonitorService {
         }
     }
 
+    /// Who else uses which disk file (other VMs, VMs in the bin), backing chains included.
+    private func diskUsage(_ conn: Connection, excluding uuid: String) async throws -> DiskUsage {
+        let bin = try store.recycled()
+        return await DiskUsage.of(try await executor.run { try DiskUsage.disks(conn: conn, excludingUUID: uuid, bin: bin) })
+    }
+
     // MARK: delete to the bin
 
     /// Undefines the VM, keeping its definition (and with `withDisks` its
@@ -33,7 +39,8 @@ extension MonitorService {
         let store = self.store
         let withDisks = request.withDisks ?? false
         let record = try await exclusively(uuid, name) {
-            try await executor.run { () throws -> RecycleRecord in
+            let usage = withDisks ? try await diskUsage(conn, excluding: uuid) : DiskUsage()
+            return try await executor.run { () throws -> RecycleRecord in
                 let dom = try conn.domain(uuid: uuid)
                 try RecycleBin.requirePersistent(dom)
                 let snapshots = try dom.snapshotCount
@@ -44,10 +51,7 @@ extension MonitorService {
                 let xml = try dom.xml([.inactive, .secure])
                 let disks = DomainXML.disks(in: xml)
                 let moving = withDisks ? disks.filter { $0.isOwned && FileManager.default.fileExists(atPath: $0.path) }.map(\.path) : []
-                if !moving.isEmpty {
-                    let usage = try DiskUsage(conn: conn, excludingUUID: uuid, bin: try store.recycled())
-                    try RecycleBin.requireUnshared(moving, usage: usage, doing: "move the disks of \(name) into the recycle bin")
-                }
+                try RecycleBin.requireUnshared(moving, usage: usage, doing: "move the disks of \(name) into the recycle bin")
                 // Checked first, so a refused request powers nothing off.
                 try RecycleBin.requireOff(dom, force: request.force ?? false, doing: "delete")
                 var r = try store.addRecycled(RecycleRecord(
@@ -206,18 +210,15 @@ extension MonitorService {
         let conn = try connection()
         let (uuid, name) = try await resolve(conn, vm)
         let wipe = request.wipe ?? false, deleteDisks = wipe || (request.deleteDisks ?? false)
-        let store = self.store
         let result = try await exclusively(uuid, name) {
+            let usage = deleteDisks ? try await diskUsage(conn, excluding: uuid) : DiskUsage()
             let (deleting, kept) = try await executor.run { () throws -> ([String], [String]) in
                 let dom = try conn.domain(uuid: uuid)
                 try RecycleBin.requirePersistent(dom)
                 let xml = try dom.xml([.inactive])
                 let disks = DomainXML.disks(in: xml)
                 let deleting = deleteDisks ? disks.filter(\.isOwned).map(\.path) : []
-                if !deleting.isEmpty {
-                    let usage = try DiskUsage(conn: conn, excludingUUID: uuid, bin: try store.recycled())
-                    try RecycleBin.requireUnshared(deleting, usage: usage, doing: "delete the disks of \(name)")
-                }
+                try RecycleBin.requireUnshared(deleting, usage: usage, doing: "delete the disks of \(name)")
                 try RecycleBin.requireOff(dom, force: request.force ?? false, doing: "destroy")
                 try dom.undefine(xml.contains("<nvram") ? [.managedSave, .snapshotsMetadata, .nvram] : [.managedSave, .snapshotsMetadata])
                 return (deleting, disks.map(\.path).filter { !deleting.contains($0) })

@@ -5,8 +5,8 @@ import Libvirt
 /// overlays, so a VM's disks are never deleted or moved from under another.
 /// Files are compared by device and inode, so other paths to the same file
 /// (symlinks, hard links) count too.
-struct DiskUsage {
-    struct FileID: Hashable { let device: UInt64, inode: UInt64 }
+struct DiskUsage: Sendable {
+    struct FileID: Hashable, Sendable { let device: UInt64, inode: UInt64 }
 
     /// File → who uses it, e.g. "VM web2" or "VM old1 in the recycle bin (entry 3)".
     private var users: [FileID: String] = [:]
@@ -17,45 +17,36 @@ struct DiskUsage {
         return FileID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
     }
 
-    /// Reads every other domain's disks and their backing chains, and those
-    /// of the VMs in the recycle bin.
-    init(conn: Connection, excludingUUID: String, bin: [RecycleRecord]) throws {
+    /// The disk files of every other domain, and of the VMs in the recycle
+    /// bin, with who uses each. Blocking (libvirt); call on the executor.
+    static func disks(conn: Connection, excludingUUID: String, bin: [RecycleRecord]) throws -> [(path: String, user: String)] {
+        var found: [(String, String)] = []
         for dom in try conn.domains() where dom.uuid != excludingUUID {
             let xml = (try? dom.xml([.inactive])) ?? ""
-            for disk in DomainXML.disks(in: xml) { note(disk.path, user: "VM \(dom.name)") }
+            found += DomainXML.disks(in: xml).map { ($0.path, "VM \(dom.name)") }
         }
         for r in bin where r.vmUUID != excludingUUID {
             let user = "VM \(r.vmName) in the recycle bin (entry \(r.id ?? 0))"
             let moved = Dictionary(r.disks.map { ($0.original, $0.stored) }, uniquingKeysWith: { a, _ in a })
-            for disk in DomainXML.disks(in: r.xml) { note(moved[disk.path] ?? disk.path, user: user) }
+            found += DomainXML.disks(in: r.xml).map { (moved[$0.path] ?? $0.path, user) }
         }
+        return found
     }
 
-    private mutating func note(_ path: String, user: String) {
-        for file in Self.chain(path) {
-            if let id = Self.fileID(file), users[id] == nil { users[id] = user }
+    /// Notes every file in each disk's backing chain (`qemu-img info
+    /// --backing-chain`); a file qemu-img cannot read counts alone.
+    static func of(_ disks: [(path: String, user: String)]) async -> DiskUsage {
+        var usage = DiskUsage()
+        for (path, user) in disks {
+            for file in (try? await DiskImage.backingChain(path)) ?? [path] {
+                if let id = fileID(file), usage.users[id] == nil { usage.users[id] = user }
+            }
         }
+        return usage
     }
 
     /// Who else uses `path`, nil when nobody.
     func user(of path: String) -> String? {
         Self.fileID(path).flatMap { users[$0] }
-    }
-
-    /// `path` and its backing files, from `qemu-img info --backing-chain`
-    /// (`-U`: readable while a VM runs). A file qemu-img cannot read counts alone.
-    static func chain(_ path: String) -> [String] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
-        p.arguments = ["info", "-U", "--backing-chain", "--output=json", path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return [path] }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let images = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else { return [path] }
-        return [path] + images.compactMap { $0["filename"] as? String }
     }
 }
