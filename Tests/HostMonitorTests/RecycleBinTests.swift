@@ -121,6 +121,23 @@ import TestSupport
         #expect(try daemon.events(vm: "b1-old").contains { $0.action == "restore" && $0.message.contains("was b1") })
     }
 
+    @Test func hibernatedVMsNeedForceAndUnknownOnesAreNamed() throws {
+        let rig = try Self.rig([("m1", nil)])
+        defer { rig.remove() }
+        let daemon = try Self.daemon(rig)
+        defer { daemon.stop() }
+        #expect(try daemon.vigil(["vm", "hibernate", "m1"]).status == 0)
+        let saved = try daemon.vigil(["vm", "delete", "m1"])
+        #expect(saved.status != 0 && saved.stderr.contains("hibernated") && saved.stderr.contains("--force"), "\(saved.stderr)")
+        #expect(try Self.vmNames(daemon).contains("m1"))
+        // --force discards the saved memory; the definition goes to the bin.
+        #expect(try daemon.vigil(["vm", "delete", "m1", "--force"]).status == 0)
+        #expect(try Self.bin(daemon).map(\.vmName) == ["m1"])
+        // An unknown VM: a clear error with a hint.
+        let unknown = try daemon.vigil(["vm", "destroy", "nope"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("hint:"), "\(unknown.stderr)")
+    }
+
     @Test func entriesExpireAfterTheRetentionAndPurgeDeletesDisks() async throws {
         let rig = try Self.rig([("x1", nil), ("x2", nil)])
         defer { rig.remove() }
