@@ -137,16 +137,61 @@ struct VMDeleteTests {
         #expect(try s.conn.domain(named: s.name).isPersistent)
         try other.undefine()
 
+        // A wipe is a long operation the CLI follows to its end.
         let r = try s.daemon.vigil(["vm", "destroy", s.name, "--wipe", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
-        let result = try JSONDecoder().decode(DeletionResult.self, from: Data(r.stdout.utf8))
-        #expect(result.wiped && result.deletedDisks == [s.disk])
+        let op = try JSONDecoder().decode(OperationInfo.self, from: Data(r.stdout.utf8))
+        #expect(op.kind == "wipe" && op.state == .succeeded && (op.result ?? "").contains(s.disk), "\(op)")
         #expect(!FileManager.default.fileExists(atPath: s.disk))
         #expect(throws: LibvirtError.self) { try s.conn.domain(named: s.name) }
         let after = try Data(contentsOf: URL(fileURLWithPath: link))
         #expect(after.count == before.count)
         #expect(after.allSatisfy { $0 == 0 }, "the disk's bytes were not all zeroed")
         #expect(try s.daemon.events(vm: s.name).contains { $0.action == "destroy" && $0.message.contains("zero-filling") })
+    }
+
+    /// A vigild killed in the middle of a wipe: the restart finishes it
+    /// (zeroed data cannot be rolled back); cancelling a wipe is refused.
+    @Test func wipeInterruptedByAKilledVigildIsFinishedAtRestart() async throws {
+        let s = try Self.createdVM()
+        defer { s.remove() }
+        // A big raw image, so the zero-fill takes long enough to interrupt.
+        let big = s.store.path + "/big.raw"
+        #expect(try ProcessRunner.run(["dd", "if=/dev/urandom", "of=\(big)", "bs=1M", "count=8", "status=none"]).status == 0)
+        #expect(truncate(big, 2 << 30) == 0)
+        let witness = s.store.path + "/big-witness"
+        #expect(Foundation.link(big, witness) == 0)
+        let dom = try s.conn.domain(named: s.name)
+        var xml = try dom.xml([.inactive])
+        xml = xml.replacingOccurrences(of: "</devices>", with: """
+            <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='\(big)'/><target dev='vdb' bus='virtio'/></disk></devices>
+            """)
+        _ = try s.conn.define(xml: xml)
+
+        let started = try JSONDecoder().decode(OperationInfo.self, from: Data(
+            try s.daemon.vigil(["vm", "destroy", s.name, "--wipe", "--no-wait", "--json"]).stdout.utf8))
+        try await s.daemon.waitUntil("zero-filling under way", timeout: 60) {
+            let r = try s.daemon.vigil(["op", "show", started.id, "--json"])
+            return try JSONDecoder().decode(OperationInfo.self, from: Data(r.stdout.utf8)).progress > 0.02
+        }
+        let cancel = try s.daemon.vigil(["op", "cancel", started.id])
+        #expect(cancel.status != 0 && cancel.stderr.contains("cannot be cancelled"), "\(cancel.stderr)")
+        s.daemon.kill()
+        let restarted = try DaemonProcess(connect: "qemu:///system", directory: s.dir)
+        defer { restarted.stop() }
+        try await restarted.waitUntil("wipe finished at restart", timeout: 120) {
+            let r = try restarted.vigil(["op", "show", started.id, "--json"])
+            return try JSONDecoder().decode(OperationInfo.self, from: Data(r.stdout.utf8)).state == .succeeded
+        }
+        let done = try JSONDecoder().decode(OperationInfo.self, from: Data(try restarted.vigil(["op", "show", started.id, "--json"]).stdout.utf8))
+        #expect(done.notes.contains { $0.contains("finished at restart") }, "\(done)")
+        #expect(!FileManager.default.fileExists(atPath: big) && !FileManager.default.fileExists(atPath: s.disk))
+        #expect(throws: LibvirtError.self) { try s.conn.domain(named: s.name) }
+        // Every byte the guest could have written is zero now.
+        let fd = open(witness, O_RDONLY)
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 8 << 20)
+        #expect(read(fd, &buffer, buffer.count) == buffer.count && buffer.allSatisfy { $0 == 0 })
     }
 
     @Test func settingsOfARunningGuestAndHAOffLeavesAPanicAlone() async throws {

@@ -10,7 +10,10 @@ enum RecycleBinRoutes {
         }
         router.post("/v1/vms/:vm/destroy") { request, context in
             let body = try await decode(DestroyRequest.self, request, context, hint: "send {\"deleteDisks\": bool, \"wipe\": bool, \"force\": bool}")
-            return try await monitor.destroyVM(vm: try context.parameters.require("vm"), body)
+            let vm = try context.parameters.require("vm")
+            // A wipe is a long operation: its OperationInfo instead of the result.
+            if body.wipe == true { return try await monitor.destroyVMWiping(vm: vm, body).response(from: request, context: context) }
+            return try await monitor.destroyVM(vm: vm, body).response(from: request, context: context)
         }
         router.get("/v1/recycle-bin") { _, _ in try monitor.recycleBin() }
         router.post("/v1/recycle-bin/:entry/restore") { request, context in
@@ -19,7 +22,9 @@ enum RecycleBinRoutes {
         }
         router.post("/v1/recycle-bin/:entry/purge") { request, context in
             let body = try await decode(PurgeRequest.self, request, context, hint: "send {} or {\"wipe\": true}")
-            return try await monitor.purge(try context.parameters.require("entry"), body)
+            let entry = try context.parameters.require("entry")
+            if body.wipe == true { return try await monitor.purgeWiping(entry).response(from: request, context: context) }
+            return try await monitor.purge(entry, body).response(from: request, context: context)
         }
     }
 

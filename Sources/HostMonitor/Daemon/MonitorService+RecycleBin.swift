@@ -8,7 +8,7 @@ import Libvirt
 /// half-deleted: `finishRecycleBinSteps` completes or undoes it at start.
 extension MonitorService {
     /// Runs `body` with `uuid` marked busy; refuses a second operation on the same VM.
-    private func exclusively<T>(_ uuid: String, _ name: String, _ body: () async throws -> T) async throws -> T {
+    func exclusively<T>(_ uuid: String, _ name: String, _ body: () async throws -> T) async throws -> T {
         guard binBusy.withLock({ $0.insert(uuid).inserted }) else {
             throw APIError.conflict("another delete, restore, purge or destroy of \(name) is under way", hint: "wait for it to finish")
         }
@@ -16,7 +16,7 @@ extension MonitorService {
         return try await body()
     }
 
-    private func resolve(_ conn: Connection, _ vm: String) async throws -> (uuid: String, name: String) {
+    func resolve(_ conn: Connection, _ vm: String) async throws -> (uuid: String, name: String) {
         try await executor.run { () throws -> (String, String) in
             let dom = try conn.domain(nameOrUUID: vm)
             return (dom.uuid, dom.name)
@@ -24,7 +24,7 @@ extension MonitorService {
     }
 
     /// Who else uses which disk file (other VMs, VMs in the bin), backing chains included.
-    private func diskUsage(_ conn: Connection, excluding uuid: String) async throws -> DiskUsage {
+    func diskUsage(_ conn: Connection, excluding uuid: String) async throws -> DiskUsage {
         let bin = try store.recycled()
         return await DiskUsage.of(try await executor.run { try DiskUsage.disks(conn: conn, excludingUUID: uuid, bin: bin) })
     }
@@ -101,7 +101,7 @@ extension MonitorService {
 
     /// An entry by id, or by VM name or UUID when only one entry has it.
     /// `purging` too: a purge cut short by an error can be asked for again.
-    private func binRecord(_ key: String, purging: Bool = false) throws -> RecycleRecord {
+    func binRecord(_ key: String, purging: Bool = false) throws -> RecycleRecord {
         let all = try store.recycled().filter { $0.phase == .binned || (purging && $0.phase == .purging) }
         if let id = Int64(key), let r = all.first(where: { $0.id == id }) { return r }
         let named = all.filter { $0.vmName == key || $0.vmUUID == key }
@@ -189,10 +189,11 @@ extension MonitorService {
         }
     }
 
-    private func finishPurge(_ r: RecycleRecord, reason: String) async throws -> DeletionResult {
+    func finishPurge(_ r: RecycleRecord, reason: String,
+                     progress: @escaping @Sendable (Double) -> Void = { _ in }) async throws -> DeletionResult {
         let store = self.store, logger = self.logger
         try await executor.run {
-            try RecycleBin.delete(r.disks.map(\.stored), wipe: r.wipe) { logger.info("\($0)") }
+            try RecycleBin.delete(r.disks.map(\.stored), wipe: r.wipe, log: { logger.info("\($0)") }, progress: progress)
             RecycleBin.removeEmptyDirectories(r.disks)
             try store.removeRecycled(id: r.id ?? 0)
         }

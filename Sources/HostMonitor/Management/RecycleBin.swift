@@ -103,18 +103,26 @@ enum RecycleBin {
     /// Deletes disk files, zero-filling each first when `wipe`. A file
     /// already gone counts as deleted (a purge finishing after a restart).
     /// `log` hears of a wipe's progress every tenth.
-    static func delete(_ paths: [String], wipe: Bool, log: (String) -> Void) throws {
-        for path in paths where FileManager.default.fileExists(atPath: path) {
+    /// `progress(fraction)` follows the zero-filling across all files.
+    static func delete(_ paths: [String], wipe: Bool, log: (String) -> Void, progress: (Double) -> Void = { _ in }) throws {
+        let existing = paths.filter { FileManager.default.fileExists(atPath: $0) }
+        let sizes = existing.map { UInt64(TemplateLibrary.fileSize($0)) }
+        let total = Double(max(sizes.reduce(0, +), 1))
+        var before: UInt64 = 0
+        for (i, path) in existing.enumerated() {
             if wipe {
                 var tenth: UInt64 = 0
-                try DiskWiper.zeroFill(path, progress: { done, total in
-                    let now = total == 0 ? 10 : done * 10 / total
-                    if now > tenth || (done == total && tenth == 0) {
+                let base = before
+                try DiskWiper.zeroFill(path, progress: { done, size in
+                    progress(Double(base + done) / total)
+                    let now = size == 0 ? 10 : done * 10 / size
+                    if now > tenth || (done == size && tenth == 0) {
                         tenth = now
-                        log("zero-filling \(path): \(now * 10)% of \(total) bytes")
+                        log("zero-filling \(path): \(now * 10)% of \(size) bytes")
                     }
                 })
             }
+            before += sizes[i]
             guard unlink(path) == 0 || errno == ENOENT else {
                 throw APIError(.internalServerError, "cannot delete \(path): \(String(cString: strerror(errno)))",
                                hint: "check the file's permissions")

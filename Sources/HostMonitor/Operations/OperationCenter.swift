@@ -14,7 +14,7 @@ actor OperationCenter {
     private let events: EventLog
     private let logger: Logger
     private let undo: UndoPerformer
-    private var live: [String: (context: OperationContext, task: Task<Void, Never>)] = [:]
+    private var live: [String: (context: OperationContext, task: Task<Void, Never>, cancellable: Bool)] = [:]
     private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     init(store: StateStore, events: EventLog, logger: Logger, undo: @escaping UndoPerformer) {
@@ -27,7 +27,8 @@ actor OperationCenter {
     /// Journals a new operation and runs `body` in the background. The body
     /// returns what it made (e.g. the new VM's name); if it throws or is
     /// cancelled, its journalled undo steps run in reverse.
-    func start(kind: String, target: String,
+    /// `cancellable: false` for work that cannot be rolled back (a wipe).
+    func start(kind: String, target: String, cancellable: Bool = true,
                body: @escaping @Sendable (OperationContext) async throws -> String?) throws -> OperationInfo {
         let info = OperationInfo(id: String(UUID().uuidString.prefix(8)).lowercased(), kind: kind, target: target,
                                  state: .running, progress: 0, started: Date().timeIntervalSince1970)
@@ -49,7 +50,7 @@ actor OperationCenter {
                 await self?.ended(context, message: "\(kind) \(target) \(cancelled ? "cancelled" : "failed"): \(reason); \(rolled)")
             }
         }
-        live[info.id] = (context, task)
+        live[info.id] = (context, task, cancellable)
         return info
     }
 
@@ -89,6 +90,10 @@ actor OperationCenter {
                 throw APIError.notFound("no operation \(id)", hint: "list operations with 'vigil op list'")
             }
             throw APIError.conflict("operation \(id) already ended (\(done.state.rawValue))", hint: "only running operations can be cancelled")
+        }
+        guard l.cancellable else {
+            throw APIError.conflict("a \(l.context.info.kind) cannot be cancelled: what it has overwritten cannot be restored",
+                                    hint: "it finishes, also after a vigild restart")
         }
         l.context.cancel()
         l.task.cancel()
@@ -133,12 +138,19 @@ actor OperationCenter {
         for record in stale where live[record.id] == nil {
             let failures = await rollBack(record.undoSteps)
             var info = record.info
-            info.state = failures.isEmpty ? .rolledBack : .failed
+            let finishing = record.undoSteps.contains(where: \.completesOperation)
             info.finished = Date().timeIntervalSince1970
-            info.error = "vigild stopped during the operation; " + (failures.isEmpty
-                ? "rolled back at restart" : "rollback incomplete: \(failures.joined(separator: "; "))")
+            if finishing && failures.isEmpty {
+                info.state = .succeeded
+                info.progress = 1
+                info.notes.append("vigild stopped during the operation; finished at restart")
+            } else {
+                info.state = failures.isEmpty ? .rolledBack : .failed
+                info.error = "vigild stopped during the operation; " + (failures.isEmpty
+                    ? "rolled back at restart" : "\(finishing ? "finishing" : "rollback") incomplete: \(failures.joined(separator: "; "))")
+            }
             try? store.saveOperation(OperationRecord(info, undo: failures.isEmpty ? [] : record.undoSteps))
-            events.record(kind: "operation", message: "\(info.kind) \(info.target): \(info.error ?? "")")
+            events.record(kind: "operation", message: "\(info.kind) \(info.target): \(info.error ?? info.notes.last ?? "")")
             logger.notice("operation rolled back at start", metadata: ["operation.id": "\(info.id)", "operation.kind": "\(info.kind)"])
         }
     }

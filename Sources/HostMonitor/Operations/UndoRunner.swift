@@ -35,6 +35,17 @@ struct UndoRunner: Sendable {
                 defer { conn.close() }
                 _ = try conn.define(xml: xml)
             }
+        case .completeWipe(let uuid, let uri, let paths):
+            let undefined = try await executor.run { () throws -> Bool in
+                let conn = try Connection(uri: uri)
+                defer { conn.close() }
+                return (try? conn.domain(uuid: uuid)) == nil
+            }
+            // Still defined: the destroy never happened, the disks are the VM's.
+            guard undefined else { return }
+            try await executor.run { try RecycleBin.delete(paths, wipe: true, log: { _ in }) }
+        case .finishedAtStart:
+            return
         case .abortJob(let uuid, let uri):
             try await executor.run {
                 let conn = try Connection(uri: uri)

@@ -17,6 +17,13 @@ enum UndoStep: Codable, Sendable, Equatable {
     case moveBack(from: String, to: String)
     /// A domain the operation undefines (a VM turned into a template): defined again.
     case redefineDomain(xml: String, uri: String)
+
+    // Steps that cannot be undone are finished instead (roll forward):
+
+    /// A wipe: once `vmUUID` is undefined, zero-fill and delete what is left of `paths`.
+    case completeWipe(vmUUID: String, uri: String, paths: [String])
+    /// Work another part of vigild finishes at start (a recycle-bin purge).
+    case finishedAtStart(what: String)
 }
 
 extension UndoStep {
@@ -29,6 +36,16 @@ extension UndoStep {
         case .abortJob(let uuid, _): "abort the block job of \(uuid)"
         case .moveBack(let from, let to): "move \(from) back to \(to)"
         case .redefineDomain(_, let uri): "define the VM again on \(uri)"
+        case .completeWipe(_, _, let paths): "zero-fill and delete \(paths.joined(separator: ", "))"
+        case .finishedAtStart(let what): what
+        }
+    }
+
+    /// Steps that finish their operation rather than undo it.
+    var completesOperation: Bool {
+        switch self {
+        case .completeWipe, .finishedAtStart: true
+        default: false
         }
     }
 

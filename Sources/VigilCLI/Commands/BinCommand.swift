@@ -51,6 +51,7 @@ struct BinCommand: AsyncParsableCommand {
         func run() async throws {
             let body = try JSONEncoder().encode(PurgeRequest(wipe: wipe))
             let response = try await global.client.send(method: .POST, path: "/v1/recycle-bin/\(entry.pathEscaped)/purge", body: Array(body))
+            if wipe { return try await OperationFollower.follow(response, global: global, wait: true) }
             if global.json { return print(response.text) }
             printDeletion(try response.decode(DeletionResult.self), verb: "purged")
         }

@@ -38,17 +38,21 @@ extension VMCommand {
                 Undefines the VM (with its snapshot metadata and saved memory). With --delete-disks its own \
                 disk images are deleted too; --wipe zero-fills each of them first (and implies --delete-disks). \
                 Disks another VM uses (directly or as the backing file of its overlay) are never deleted. \
-                The VM must be shut off, or pass --force to power it off.
+                The VM must be shut off, or pass --force to power it off. A wipe runs as a long \
+                operation (see 'vigil op'); it cannot be cancelled, and a vigild restart finishes it.
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "VM name or UUID.") var vm: String
         @Flag(help: "Delete the VM's disk images too.") var deleteDisks = false
         @Flag(help: "Zero-fill the disk images before deleting them.") var wipe = false
         @Flag(help: "Power the VM off first if it is not shut off.") var force = false
+        @Flag(help: "With --wipe: return once the wipe has started instead of following it.") var noWait = false
 
         func run() async throws {
             let body = try JSONEncoder().encode(DestroyRequest(deleteDisks: deleteDisks, wipe: wipe, force: force))
             let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.pathEscaped)/destroy", body: Array(body))
+            // A wipe runs as a long operation in vigild: follow it.
+            if wipe { return try await OperationFollower.follow(response, global: global, wait: !noWait) }
             if global.json { return print(response.text) }
             printDeletion(try response.decode(DeletionResult.self), verb: "destroyed")
         }

@@ -1,0 +1,77 @@
+import Core
+import Foundation
+import Libvirt
+
+/// Wipes (destroy --wipe, purge --wipe) as long operations: progress in
+/// `vigil op`, and journalled to be *finished* after a vigild restart —
+/// zeroed data cannot be rolled back, so a wipe cannot be cancelled either.
+extension MonitorService {
+    public func destroyVMWiping(vm: String, _ request: DestroyRequest) async throws -> OperationInfo {
+        let conn = try connection()
+        let (uuid, name) = try await resolve(conn, vm)
+        guard binBusy.withLock({ $0.insert(uuid).inserted }) else {
+            throw APIError.conflict("another delete, restore, purge or destroy of \(name) is under way", hint: "wait for it to finish")
+        }
+        do {
+            let usage = try await diskUsage(conn, excluding: uuid)
+            let (deleting, kept, flags) = try await executor.run { () throws -> ([String], [String], Domain.UndefineFlags) in
+                let dom = try conn.domain(uuid: uuid)
+                try RecycleBin.requirePersistent(dom)
+                let xml = try dom.xml([.inactive])
+                let disks = DomainXML.disks(in: xml)
+                let deleting = disks.filter(\.isOwned).map(\.path)
+                try RecycleBin.requireUnshared(deleting, usage: usage, doing: "wipe the disks of \(name)")
+                try RecycleBin.requireOff(dom, force: request.force ?? false, doing: "destroy")
+                let flags: Domain.UndefineFlags = xml.contains("<nvram") ? [.managedSave, .snapshotsMetadata, .nvram] : [.managedSave, .snapshotsMetadata]
+                return (deleting, disks.map(\.path).filter { !deleting.contains($0) }, flags)
+            }
+            let uri = config.libvirtURI
+            return try await operations.start(kind: "wipe", target: name, cancellable: false) { [self] ctx in
+                defer { binBusy.withLock { _ = $0.remove(uuid) } }
+                // Journalled first: once the VM is undefined, a restart finishes the wipe.
+                try ctx.willDo(.completeWipe(vmUUID: uuid, uri: uri, paths: deleting))
+                try await executor.run { try conn.domain(uuid: uuid).undefine(flags) }
+                await watchers.stop(uuid)
+                await center.forget(uuid)
+                let logger = self.logger
+                try await executor.run {
+                    try RecycleBin.delete(deleting, wipe: true, log: { logger.info("\($0)") },
+                                          progress: { ctx.progress($0 * 0.99, "zero-filling \(deleting.count) disk(s)") })
+                }
+                events.record(vmUUID: uuid, vmName: name, kind: "admin",
+                              message: "destroyed permanently; \(deleting.count) disk(s) deleted after zero-filling"
+                                + (kept.isEmpty ? "" : ", kept \(kept.joined(separator: ", "))"),
+                              action: "destroy", outcome: "succeeded")
+                return "\(name) destroyed; zero-filled and deleted: \(deleting.joined(separator: ", "))"
+            }
+        } catch {
+            binBusy.withLock { _ = $0.remove(uuid) }
+            throw error
+        }
+    }
+
+    public func purgeWiping(_ key: String) async throws -> OperationInfo {
+        var r = try binRecord(key, purging: true)
+        guard binBusy.withLock({ $0.insert(r.vmUUID).inserted }) else {
+            throw APIError.conflict("another delete, restore, purge or destroy of \(r.vmName) is under way", hint: "wait for it to finish")
+        }
+        do {
+            r.phase = .purging
+            r.wipe = true
+            try store.saveRecycled(r)
+        } catch {
+            binBusy.withLock { _ = $0.remove(r.vmUUID) }
+            throw error
+        }
+        let record = r
+        return try await operations.start(kind: "wipe", target: "bin entry \(r.id ?? 0) (\(r.vmName))", cancellable: false) { [self] ctx in
+            defer { binBusy.withLock { _ = $0.remove(record.vmUUID) } }
+            // The bin's own record (phase purging) is what a restart finishes.
+            try ctx.willDo(.finishedAtStart(what: "the recycle bin finishes purging entry \(record.id ?? 0) at start"))
+            let result = try await finishPurge(record, reason: "purged from the recycle bin") { p in
+                ctx.progress(p * 0.99, "zero-filling \(record.disks.count) disk(s)")
+            }
+            return "\(result.vm) purged; zero-filled and deleted: \(result.deletedDisks.joined(separator: ", "))"
+        }
+    }
+}
