@@ -28,17 +28,15 @@ let package = Package(
     targets: [
         // C libraries through pkg-config.
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
-        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
 
         // Swift wrappers over the C libraries.
         .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
-        .target(name: "Udev", dependencies: ["CUdev"], swiftSettings: strict),
 
         // Shared wire protocol, models, policies: no libvirt, no Foundation.
         .target(name: "Core", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
 
         .target(name: "CGuestSys"),
-        .executableTarget(name: "GuestAgent", dependencies: ["Core", "Udev", "CGuestSys", .product(name: "Crypto", package: "swift-crypto")],
+        .executableTarget(name: "GuestAgent", dependencies: ["Core", "CGuestSys", .product(name: "Crypto", package: "swift-crypto")],
                          swiftSettings: strict),
         // Fuzz target for the host-side channel parser (see fuzz/run).
         .executableTarget(name: "AgentInputFuzz", dependencies: ["Core"], swiftSettings: strict),

@@ -2,7 +2,6 @@ import CGuestSys
 import Core
 import Crypto
 import Glibc
-import Udev
 
 /// Set from signal handlers; read by the main loop.
 nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
@@ -47,7 +46,7 @@ final class Agent {
         // disconnects (with O_ASYNC); the default action would kill us.
         signal(SIGIO) { _ in portChanged = 1 }
         signal(SIGPIPE, SIG_IGN)
-        let monitor = try? DeviceMonitor(subsystem: "virtio-ports")
+        let monitor = UeventMonitor(subsystem: "virtio-ports")
         var announcedWait = false
         while stopRequested == 0 {
             guard let path = PortLocator.find(channel: options.channel, device: options.device) else {
