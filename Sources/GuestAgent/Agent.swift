@@ -1,6 +1,5 @@
+import AgentWire
 import CGuestSys
-import Core
-import Crypto
 import Glibc
 
 /// Set from signal handlers; read by the main loop.
@@ -28,15 +27,15 @@ final class Agent {
         qga = options.qga ? QGAPort() : nil
         var keyFiles = options.trustKeyFiles
         if keyFiles.isEmpty && access(AgentOptions.defaultTrustKey, R_OK) == 0 { keyFiles = [AgentOptions.defaultTrustKey] }
-        let keys = keyFiles.compactMap { path -> Curve25519.Signing.PublicKey? in
-            guard let text = GuestFacts.readFile(path), let raw = AgentPackage.readKey(text),
-                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+        let keys = keyFiles.compactMap { path -> UpgradeReceiver.TrustedKey? in
+            guard let text = GuestFacts.readFile(path), let raw = PackageKeys.read(text) else {
                 log("ignoring trust key \(path): not a base64 Ed25519 public key")
                 return nil
             }
-            return key
+            return .init(path: path, id: PackageKeys.keyID(raw: raw))
         }
-        upgrades = UpgradeReceiver(stagingDirectory: options.stateDirectory, trustedKeys: keys)
+        upgrades = UpgradeReceiver(stagingDirectory: options.stateDirectory, trustedKeys: keys,
+                                   verifier: options.verifier ?? AgentOptions.defaultVerifier())
     }
 
     func run() -> Never {
@@ -181,7 +180,7 @@ final class Agent {
                 writeAll(fd, [LineFramer.syncByte] + HotPath.sync(id))
                 continue
             }
-            guard let message = try? AgentCodec.decode(line) else { continue }
+            guard let message = try? WireCodec.decode(line) else { continue }
             handle(message, fd: fd, receivedAtNs: receivedAtNs)
         }
         return true
@@ -233,7 +232,7 @@ final class Agent {
     /// Writes one message. A full channel (host not reading) drops it:
     /// heartbeats are only useful when fresh.
     private func send(_ fd: Int32, _ message: AgentMessage) {
-        writeAll(fd, AgentCodec.encode(message))
+        writeAll(fd, WireCodec.encode(message))
     }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8]) { PortIO.writeAll(fd, bytes, attempts: 50) }
