@@ -20,6 +20,8 @@ public struct JSONParser {
 
     public static func parse<C: Collection>(_ bytes: C) throws(Error) -> JSONValue where C.Element == UInt8 {
         var parser = JSONParser(bytes: Array(bytes))
+        // A UTF-8 byte order mark first is skipped, as JSONDecoder does.
+        if parser.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.at = 3 }
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -72,11 +74,16 @@ public struct JSONParser {
             guard peek == UInt8(ascii: ":") else { throw error("expected ':'") }
             at += 1
             skipSpace()
-            // A repeated name: the last one wins (as JSONDecoder does).
-            members[key] = try value(depth: depth + 1)
+            // A repeated name: the first one wins (as with JSONDecoder).
+            let member = try value(depth: depth + 1)
+            if members[key] == nil { members[key] = member }
             skipSpace()
             switch peek {
-            case UInt8(ascii: ","): at += 1
+            case UInt8(ascii: ","):
+                at += 1
+                // One trailing comma is tolerated, as JSONDecoder tolerates it.
+                skipSpace()
+                if peek == UInt8(ascii: "}") { at += 1; return .object(members) }
             case UInt8(ascii: "}"): at += 1; return .object(members)
             default: throw error("expected ',' or '}'")
             }
@@ -93,7 +100,10 @@ public struct JSONParser {
             items.append(try value(depth: depth + 1))
             skipSpace()
             switch peek {
-            case UInt8(ascii: ","): at += 1
+            case UInt8(ascii: ","):
+                at += 1
+                skipSpace()
+                if peek == UInt8(ascii: "]") { at += 1; return .array(items) }
             case UInt8(ascii: "]"): at += 1; return .array(items)
             default: throw error("expected ',' or ']'")
             }
@@ -166,33 +176,77 @@ public struct JSONParser {
         return v
     }
 
+    /// Integers come out exact (`.int`, or `.uint` above Int64.max). Like
+    /// JSONDecoder, a literal with a fraction or exponent whose value is whole
+    /// counts as that integer ("2.0", "1.5e1", "12345678901234567.0"); unlike
+    /// it, a non-zero fraction is never truncated away ("1.00000000000000000001").
+    /// Anything else is a `.double`, which integer fields refuse.
     private mutating func number() throws(Error) -> JSONValue {
         let start = at
-        var integral = true
-        if peek == UInt8(ascii: "-") { at += 1 }
+        let negative = peek == UInt8(ascii: "-")
+        if negative { at += 1 }
         guard let first = peek, first >= 0x30 && first <= 0x39 else { throw error("expected a digit") }
+        let intStart = at
         at += 1
         if first == 0x30, let b = peek, b >= 0x30 && b <= 0x39 { throw error("leading zero") }
         skipDigits()
+        var digits = Array(bytes[intStart..<at])
+        var fractionDigits = 0
+        var exponent = 0
+        var integral = true
         if peek == UInt8(ascii: ".") {
             integral = false
             at += 1
+            let fracStart = at
             guard skipDigits() > 0 else { throw error("expected a digit after '.'") }
+            digits += bytes[fracStart..<at]
+            fractionDigits = at - fracStart
         }
         if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
             integral = false
             at += 1
-            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { at += 1 }
+            var sign = 1
+            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") {
+                if peek == UInt8(ascii: "-") { sign = -1 }
+                at += 1
+            }
+            let expStart = at
             guard skipDigits() > 0 else { throw error("expected a digit in the exponent") }
+            // Saturated: beyond this the double is 0 or infinite anyway.
+            exponent = sign * bytes[expStart..<at].reduce(0) { min($0 * 10 + Int($1 - 0x30), 100_000) }
         }
         let text = String(decoding: bytes[start..<at], as: UTF8.self)
         if integral {
             if let i = Int64(text) { return .int(i) }
             if let u = UInt64(text) { return .uint(u) }
         }
-        // Out of integer range or fractional: the nearest double, as JSONDecoder reads it.
-        guard let d = Double(text), d.isFinite else { throw Error(offset: start, reason: "number out of range") }
+        // Overflow, or underflow to zero: no usable value. NaN, which every typed
+        // decode refuses (JSONDecoder refuses such a number only where it is read).
+        guard let d = Double(text), d.isFinite, d != 0 || digits.allSatisfy({ $0 == 0x30 }) else { return .double(.nan) }
+        if !integral && d.rounded(.towardZero) == d && d > -0x1p63 && d < 0x1p64 {
+            if let exact = Self.wholeInteger(digits: digits, shift: exponent - fractionDigits, negative: negative) {
+                return exact
+            }
+        }
         return .double(d)
+    }
+
+    /// `digits` × 10^`shift` when that is whole and fits an Int64 or UInt64.
+    private static func wholeInteger(digits: [UInt8], shift: Int, negative: Bool) -> JSONValue? {
+        var kept = digits
+        if shift >= 0 {
+            guard shift <= 20 else { return digits.allSatisfy { $0 == 0x30 } ? .int(0) : nil }
+            kept += [UInt8](repeating: 0x30, count: shift)
+        } else {
+            let dropped = min(-shift, kept.count)
+            guard kept.suffix(dropped).allSatisfy({ $0 == 0x30 }) else { return nil }
+            kept = Array(kept.dropLast(dropped))
+        }
+        while kept.count > 1, kept.first == 0x30 { kept.removeFirst() }
+        let text = (negative ? "-" : "") + (kept.isEmpty ? "0" : String(decoding: kept, as: UTF8.self))
+        if let i = Int64(text) { return .int(i) }
+        if let u = UInt64(text) { return .uint(u) }
+        return nil
     }
 
     @discardableResult

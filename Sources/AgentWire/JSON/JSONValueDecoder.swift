@@ -67,7 +67,7 @@ private struct ValueDecoder: Decoder, SingleValueDecodingContainer {
         switch value {
         case .int(let i): return Double(i)
         case .uint(let u): return Double(u)
-        case .double(let d): return d
+        case .double(let d) where !d.isNaN: return d
         default: throw mismatch(type, value, codingPath)
         }
     }
@@ -80,14 +80,15 @@ private struct ValueDecoder: Decoder, SingleValueDecodingContainer {
         return Float(d)
     }
 
-    /// Integers must be exact and in range; a whole number written with a
-    /// fraction or exponent ("2.0", "1e3") is accepted, as JSONDecoder does.
+    /// Integers must be exact and in range. (`JSONParser` already turns a
+    /// whole number written with a fraction or exponent, "2.0" or "1e3", into
+    /// an integer as JSONDecoder reads it; a `.double` is fractional or out of range.)
     private func integer<I: FixedWidthInteger>(_ type: I.Type) throws -> I {
         let result: I?
         switch value {
         case .int(let i): result = I(exactly: i)
         case .uint(let u): result = I(exactly: u)
-        case .double(let d): result = I(exactly: d)
+        case .double: result = nil
         default: throw mismatch(type, value, codingPath)
         }
         guard let result else {
