@@ -21,6 +21,11 @@ final class Agent {
     private var pendingInstall: UpgradeReceiver.Ready?
     /// A rollback to tell vigild about after the next welcome.
     private var pendingReport: AgentMessage.UpgradeStatus?
+    /// When the unanswered hello went out. A host that drops and retakes the
+    /// channel between two polls never shows as hung up, so the hello may have
+    /// gone to the connection before; it is said again until a welcome comes.
+    private var helloSentAtMs: Int64?
+    static let helloRetryMs: Int64 = 3_000
 
     init(options: AgentOptions) {
         self.options = options
@@ -136,6 +141,7 @@ final class Agent {
             if vigil & Int16(POLLHUP) != 0 {
                 // Host side not connected (vigild down or migrating).
                 hostConnected = false
+                helloSentAtMs = nil
                 vigilHungUp = true
                 continue
             }
@@ -149,6 +155,9 @@ final class Agent {
                 guard readInput(fd) else { continue }
                 if pendingInstall != nil { return }
             }
+            if hostConnected, let sent = helloSentAtMs, GuestFacts.monotonicMs() - sent >= Self.helloRetryMs {
+                sendHello(fd)
+            }
             if hostConnected && GuestFacts.monotonicMs() >= nextBeat {
                 seq &+= 1
                 writeAll(fd, HotPath.heartbeat(seq: seq, uptimeMs: GuestFacts.uptimeMs))
@@ -161,6 +170,7 @@ final class Agent {
         // A sync byte first: the host drops whatever partial line an earlier
         // session may have left in the channel.
         _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
+        helloSentAtMs = GuestFacts.monotonicMs()
         send(fd, .hello(.init(agentVersion: AgentBuild.version, os: GuestFacts.osName, kernel: GuestFacts.kernel,
                               bootID: GuestFacts.bootID, hostname: GuestFacts.hostname,
                               capabilities: ["heartbeat", "sync", "time", "upgrade"], arch: AgentBuild.arch)))
@@ -189,6 +199,7 @@ final class Agent {
     private func handle(_ message: AgentMessage, fd: Int32, receivedAtNs: Int64) {
         switch message {
         case .welcome(let w):
+            helloSentAtMs = nil
             // Bounded: a host cannot make the agent spin or go silent for long.
             heartbeatIntervalMs = Int64(min(max(w.heartbeatIntervalMs, 100), 60_000))
             // The host is listening now: tell it about any earlier crash.
