@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "vigil-agent", targets: ["GuestAgent"]),
+        .executable(name: "vigil-agent-verify", targets: ["AgentVerify"]),
         .executable(name: "vigild", targets: ["vigild"]),
         .executable(name: "vigil", targets: ["VigilCLI"]),
         .library(name: "HostMonitor", targets: ["HostMonitor"]),
@@ -29,18 +30,21 @@ let package = Package(
     targets: [
         // C libraries through pkg-config.
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
-        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
 
         // Swift wrappers over the C libraries.
         .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
-        .target(name: "Udev", dependencies: ["CUdev"], swiftSettings: strict),
 
-        // Shared wire protocol, models, policies: no libvirt, no Foundation.
-        .target(name: "Core", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        // The agent channel's messages and a JSON coder for them: no Foundation, no
+        // swift-crypto (linking either costs the resident agent ~2 MiB RSS).
+        .target(name: "AgentWire", swiftSettings: strict),
+        // Shared models, policies, vigild's codec, package signing: no libvirt. Re-exports AgentWire.
+        .target(name: "Core", dependencies: ["AgentWire", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
 
         .target(name: "CGuestSys"),
-        .executableTarget(name: "GuestAgent", dependencies: ["Core", "Udev", "CGuestSys", .product(name: "Crypto", package: "swift-crypto")],
-                         swiftSettings: strict),
+        .executableTarget(name: "GuestAgent", dependencies: ["AgentWire", "CGuestSys"], swiftSettings: strict),
+        // Checks a received agent package (SHA-256, Ed25519) in a short-lived process,
+        // so crypto and Foundation never load into the resident agent.
+        .executableTarget(name: "AgentVerify", dependencies: ["Core"], swiftSettings: strict),
         // Fuzz target for the host-side channel parser (see fuzz/run).
         .executableTarget(name: "AgentInputFuzz", dependencies: ["Core"], swiftSettings: strict),
 
@@ -84,7 +88,7 @@ let package = Package(
         // Helpers shared by the test targets: built products, processes, temp dirs.
         .target(name: "TestSupport", dependencies: ["Libvirt", "Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent"]),
+        .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent", "AgentWire"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "HostMonitorTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),

@@ -1,8 +1,6 @@
+import AgentWire
 import CGuestSys
-import Core
-import Crypto
 import Glibc
-import Udev
 
 /// Set from signal handlers; read by the main loop.
 nonisolated(unsafe) var stopRequested: sig_atomic_t = 0
@@ -24,21 +22,26 @@ final class Agent {
     private var pendingInstall: UpgradeReceiver.Ready?
     /// A rollback to tell vigild about after the next welcome.
     private var pendingReport: AgentMessage.UpgradeStatus?
+    /// When the unanswered hello went out. A host that drops and retakes the
+    /// channel between two polls never shows as hung up, so the hello may have
+    /// gone to the connection before; it is said again until a welcome comes.
+    private var helloSentAtMs: Int64?
+    static let helloRetryMs: Int64 = 3_000
 
     init(options: AgentOptions) {
         self.options = options
         qga = options.qga ? QGAPort() : nil
         var keyFiles = options.trustKeyFiles
         if keyFiles.isEmpty && access(AgentOptions.defaultTrustKey, R_OK) == 0 { keyFiles = [AgentOptions.defaultTrustKey] }
-        let keys = keyFiles.compactMap { path -> Curve25519.Signing.PublicKey? in
-            guard let text = GuestFacts.readFile(path), let raw = AgentPackage.readKey(text),
-                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
+        let keys = keyFiles.compactMap { path -> UpgradeReceiver.TrustedKey? in
+            guard let text = GuestFacts.readFile(path), let raw = PackageKeys.read(text) else {
                 log("ignoring trust key \(path): not a base64 Ed25519 public key")
                 return nil
             }
-            return key
+            return .init(path: path, id: PackageKeys.keyID(raw: raw))
         }
-        upgrades = UpgradeReceiver(stagingDirectory: options.stateDirectory, trustedKeys: keys)
+        upgrades = UpgradeReceiver(stagingDirectory: options.stateDirectory, trustedKeys: keys,
+                                   verifier: options.verifier ?? AgentOptions.defaultVerifier())
     }
 
     func run() -> Never {
@@ -48,7 +51,7 @@ final class Agent {
         // disconnects (with O_ASYNC); the default action would kill us.
         signal(SIGIO) { _ in portChanged = 1 }
         signal(SIGPIPE, SIG_IGN)
-        let monitor = try? DeviceMonitor(subsystem: "virtio-ports")
+        let monitor = UeventMonitor(subsystem: "virtio-ports")
         var announcedWait = false
         while stopRequested == 0 {
             guard let path = PortLocator.find(channel: options.channel, device: options.device) else {
@@ -141,6 +144,7 @@ final class Agent {
             if vigil & Int16(POLLHUP) != 0 {
                 // Host side not connected (vigild down or migrating).
                 hostConnected = false
+                helloSentAtMs = nil
                 vigilHungUp = true
                 continue
             }
@@ -154,6 +158,9 @@ final class Agent {
                 guard readInput(fd) else { continue }
                 if pendingInstall != nil { return }
             }
+            if hostConnected, let sent = helloSentAtMs, GuestFacts.monotonicMs() - sent >= Self.helloRetryMs {
+                sendHello(fd)
+            }
             if hostConnected && GuestFacts.monotonicMs() >= nextBeat {
                 seq &+= 1
                 writeAll(fd, HotPath.heartbeat(seq: seq, uptimeMs: GuestFacts.uptimeMs))
@@ -166,6 +173,7 @@ final class Agent {
         // A sync byte first: the host drops whatever partial line an earlier
         // session may have left in the channel.
         _ = [LineFramer.syncByte].withUnsafeBytes { write(fd, $0.baseAddress, 1) }
+        helloSentAtMs = GuestFacts.monotonicMs()
         send(fd, .hello(.init(agentVersion: AgentBuild.version, os: GuestFacts.osName, kernel: GuestFacts.kernel,
                               bootID: GuestFacts.bootID, hostname: GuestFacts.hostname,
                               capabilities: ["heartbeat", "sync", "time", "upgrade", "inventory"], arch: AgentBuild.arch)))
@@ -185,7 +193,7 @@ final class Agent {
                 writeAll(fd, [LineFramer.syncByte] + HotPath.sync(id))
                 continue
             }
-            guard let message = try? AgentCodec.decode(line) else { continue }
+            guard let message = try? WireCodec.decode(line) else { continue }
             handle(message, fd: fd, receivedAtNs: receivedAtNs)
         }
         return true
@@ -194,6 +202,7 @@ final class Agent {
     private func handle(_ message: AgentMessage, fd: Int32, receivedAtNs: Int64) {
         switch message {
         case .welcome(let w):
+            helloSentAtMs = nil
             // Bounded: a host cannot make the agent spin or go silent for long.
             heartbeatIntervalMs = Int64(min(max(w.heartbeatIntervalMs, 100), 60_000))
             // The host is listening now: tell it about any earlier crash.
@@ -239,7 +248,7 @@ final class Agent {
     /// Writes one message. A full channel (host not reading) drops it:
     /// heartbeats are only useful when fresh.
     private func send(_ fd: Int32, _ message: AgentMessage) {
-        writeAll(fd, AgentCodec.encode(message))
+        writeAll(fd, WireCodec.encode(message))
     }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8]) { PortIO.writeAll(fd, bytes, attempts: 50) }

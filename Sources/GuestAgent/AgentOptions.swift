@@ -1,4 +1,5 @@
-import Core
+import AgentWire
+import Glibc
 
 struct AgentOptions {
     var channel = AgentProtocol.channelName
@@ -11,5 +12,15 @@ struct AgentOptions {
     var stateDirectory = "/var/lib/vigil-agent"
     /// Set when this process is a new build on trial: confirm the handshake here, then exit.
     var upgradeTrialFD: Int32?
+    /// The package checker run during upgrades (default: next to this binary).
+    var verifier: String?
     static let defaultTrustKey = "/etc/vigil/agent-trust.pub"
+
+    /// `vigil-agent-verify` in the running binary's directory.
+    static func defaultVerifier() -> String {
+        guard let resolved = realpath("/proc/self/exe", nil) else { return "/usr/bin/vigil-agent-verify" }
+        let path = String(cString: resolved)
+        free(resolved)
+        return String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) + "/vigil-agent-verify"
+    }
 }

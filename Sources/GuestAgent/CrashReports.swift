@@ -1,4 +1,4 @@
-import Core
+import AgentWire
 import Glibc
 
 /// Finds what the kernel kept of an earlier crash in pstore (ramoops, EFI)

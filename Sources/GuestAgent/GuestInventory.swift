@@ -1,6 +1,5 @@
-import Core
+import AgentWire
 import Glibc
-import Udev
 
 /// What hardware the guest kernel sees, for vigild's `inventory_request`.
 /// Before looking, brings hot-added CPUs and memory blocks online, as
@@ -76,7 +75,7 @@ enum GuestInventory {
 /// anyone (virsh setvcpus too, not only vigild) comes online at once. The
 /// agent polls `fd` with its port; idle guests get no wake-ups from it.
 final class HotplugWatcher {
-    private let monitor = try? DeviceMonitor(subsystems: ["cpu", "memory"])
+    private let monitor = UeventMonitor(subsystems: ["cpu", "memory"])
     var fd: Int32 { monitor?.fd ?? -1 }
 
     /// A uevent arrived: consume it and online what came.

@@ -28,12 +28,17 @@ enum PortIO {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC)
     }
 
-    /// Starts `argv` (argv[0] is the path); the pid, or the errno on failure.
-    static func spawn(_ argv: [String]) -> Result<pid_t, SpawnError> {
+    /// Starts `argv` (argv[0] is the path), its stdout on `stdout` when given;
+    /// the pid, or the errno on failure.
+    static func spawn(_ argv: [String], stdout: Int32? = nil) -> Result<pid_t, SpawnError> {
         var pid: pid_t = 0
         let cargs = argv.map { strdup($0) } + [nil]
         defer { cargs.forEach { free($0) } }
-        let rc = posix_spawn(&pid, argv[0], nil, nil, cargs, environ)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdout { posix_spawn_file_actions_adddup2(&actions, stdout, STDOUT_FILENO) }
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, cargs, environ)
         return rc == 0 ? .success(pid) : .failure(SpawnError(code: rc))
     }
 

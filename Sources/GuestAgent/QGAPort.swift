@@ -1,4 +1,4 @@
-import Core
+import AgentWire
 import Glibc
 
 /// The optional org.qemu.guest_agent.0 port, served with `QGAServer` from

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Synchronization
+import AgentWire
 @testable import GuestAgent
 
 /// Helpers to drive a QGAServer and read its answers as JSON.

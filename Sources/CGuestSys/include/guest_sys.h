@@ -11,4 +11,9 @@ int vigil_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
 /// ("VIGIL-AGENT-VERSION:" + version). Release tooling (and the tests' second
 /// build) can set it in a built binary without recompiling.
 const char *vigil_agent_version(void);
+
+/// A non-blocking socket on the kernel's uevent netlink group (what udevd
+/// itself listens to), so the agent needs neither udevd nor libudev; -1 with
+/// errno set on failure.
+int vigil_uevent_socket(void);
 #endif

@@ -1,10 +1,9 @@
 import FoundationEssentials
 
-/// Encodes and decodes agent messages as single JSON lines.
+/// Encodes and decodes agent messages as single JSON lines (vigild's side;
+/// the agent uses the Foundation-free `WireCodec`, which writes the same bytes).
 public enum AgentCodec {
-    public enum DecodeError: Error, Equatable, Sendable {
-        case notJSON(String)
-    }
+    public typealias DecodeError = AgentCodecError
 
     public static func encode(_ message: AgentMessage) -> [UInt8] {
         let encoder = JSONEncoder()

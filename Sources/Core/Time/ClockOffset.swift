@@ -1,14 +1,5 @@
 import Glibc
 
-/// The wall clock (CLOCK_REALTIME) in nanoseconds since 1970.
-public enum WallClock {
-    public static func nowNs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-}
-
 /// One NTP-style exchange over the agent channel: host sends at t1, guest
 /// receives at t2 and answers at t3, host receives at t4. The channel's
 /// latency cancels out when it is the same both ways.

@@ -1,59 +1,6 @@
 import Crypto
 import FoundationEssentials
 
-/// What a signed vigil-agent package says about its binary.
-public struct AgentPackageManifest: Codable, Sendable, Equatable {
-    public var name: String
-    public var version: String
-    /// `uname -m` of the guests it runs on, e.g. "x86_64".
-    public var arch: String
-    public var size: Int
-    /// Hex SHA-256 of the binary.
-    public var sha256: String
-    /// Hex SHA-256 of the signing public key, first 8 bytes: which key signed it.
-    public var keyID: String
-    /// Base64 Ed25519 signature over `AgentPackage.signedBytes(…)`.
-    public var signature: String
-
-    public init(name: String = "vigil-agent", version: String, arch: String, size: Int, sha256: String,
-                keyID: String, signature: String) {
-        self.name = name
-        self.version = version
-        self.arch = arch
-        self.size = size
-        self.sha256 = sha256
-        self.keyID = keyID
-        self.signature = signature
-    }
-}
-
-/// Why a package is refused. Each case says what is wrong.
-public enum PackageError: Error, Sendable, Equatable, CustomStringConvertible {
-    case notAPackage
-    case badManifest(String)
-    case sizeMismatch(expected: Int, actual: Int)
-    case hashMismatch
-    case unsigned
-    case untrustedKey(String)
-    case badSignature
-    case wrongArch(package: String, machine: String)
-    case notNewer(package: String, installed: String)
-
-    public var description: String {
-        switch self {
-        case .notAPackage: "not a vigil-agent package (no VIGILPKG1 header): make one with 'vigil agent sign'"
-        case .badManifest(let why): "the package manifest is unreadable: \(why)"
-        case .sizeMismatch(let e, let a): "the binary is \(a) bytes but the manifest says \(e): the package is truncated or tampered with"
-        case .hashMismatch: "the binary's SHA-256 does not match the manifest: the package was tampered with"
-        case .unsigned: "the package is not signed"
-        case .untrustedKey(let id): "the package is signed by key \(id), which this guest does not trust"
-        case .badSignature: "the signature does not match the manifest: the package was tampered with"
-        case .wrongArch(let p, let m): "the package is for \(p), this machine is \(m)"
-        case .notNewer(let p, let i): "the package version \(p) is not newer than the installed \(i)"
-        }
-    }
-}
-
 /// A vigil-agent package: `VIGILPKG1\n`, one line of manifest JSON, then the
 /// binary. The signature covers name, version, arch, size and hash, so the
 /// manifest cannot be edited and the binary cannot be swapped.
@@ -64,9 +11,7 @@ public enum AgentPackage {
         Array("vigil-agent-package/1\n\(m.name)\n\(m.version)\n\(m.arch)\n\(m.size)\n\(m.sha256)\n".utf8)
     }
 
-    public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-    }
+    public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { PackageKeys.hex(bytes) }
 
     public static func keyID(_ key: Curve25519.Signing.PublicKey) -> String {
         hex(SHA256.hash(data: key.rawRepresentation).prefix(8))
@@ -112,29 +57,6 @@ public enum AgentPackage {
 
     /// Reads a key file: base64 of the raw 32-byte key, one line.
     public static func readKey(_ text: String) -> [UInt8]? {
-        Data(base64Encoded: String(text.filter { !$0.isWhitespace })).map(Array.init)
+        Base64.decode(String(text.filter { !$0.isWhitespace }))
     }
-}
-
-/// A dotted numeric version ("0.1.10" > "0.1.9").
-public struct AgentVersion: Comparable, Sendable, CustomStringConvertible {
-    public let parts: [Int]
-    public let description: String
-
-    public init?(_ text: String) {
-        let parts = text.split(separator: ".").map { Int($0) }
-        guard !parts.isEmpty, parts.count <= 4, parts.allSatisfy({ $0 != nil }) else { return nil }
-        self.parts = parts.compactMap { $0 }
-        description = text
-    }
-
-    public static func < (a: AgentVersion, b: AgentVersion) -> Bool {
-        for i in 0..<max(a.parts.count, b.parts.count) {
-            let x = i < a.parts.count ? a.parts[i] : 0, y = i < b.parts.count ? b.parts[i] : 0
-            if x != y { return x < y }
-        }
-        return false
-    }
-
-    public static func == (a: AgentVersion, b: AgentVersion) -> Bool { !(a < b) && !(b < a) }
 }

@@ -1,3 +1,5 @@
+import AgentWire
+
 /// guest-get-disks: block devices and their partitions from /sys/block.
 /// libvirt requires "name" and "partition"; "dependencies" lists what a
 /// device sits on (a partition's disk, a device-mapper volume's slaves).

@@ -1,3 +1,4 @@
+import AgentWire
 import Glibc
 
 /// A mounted filesystem on a block device, from /proc/self/mountinfo.

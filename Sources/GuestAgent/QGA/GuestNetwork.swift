@@ -1,3 +1,4 @@
+import AgentWire
 import Glibc
 
 /// guest-network-get-interfaces: every interface getifaddrs(3) knows, with

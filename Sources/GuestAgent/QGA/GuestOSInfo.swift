@@ -1,3 +1,4 @@
+import AgentWire
 import Glibc
 
 /// guest-get-osinfo: os-release(5) plus uname(2), with qemu-ga's field names.

@@ -1,3 +1,4 @@
+import AgentWire
 import Glibc
 
 /// guest-get-time, guest-set-time and guest-get-timezone.

@@ -1,3 +1,4 @@
+import AgentWire
 import Glibc
 
 /// guest-get-users: users with a login session in utmp, each once, with

@@ -1,3 +1,4 @@
+import AgentWire
 import Glibc
 
 /// An error as QGA reports it: `{"error": {"class": …, "desc": …}}`.

@@ -1,3 +1,5 @@
+import AgentWire
+
 /// One handler per command. Read-only commands gather facts on each call;
 /// the ones that change the machine go through `system`.
 extension QGAServer {

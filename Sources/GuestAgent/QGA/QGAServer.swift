@@ -1,4 +1,4 @@
-import FoundationEssentials
+import AgentWire
 
 /// What the caller does with the server's answer, in order.
 enum QGAOutput: Equatable {
@@ -40,7 +40,7 @@ final class QGAServer {
     }
 
     private func handle(_ bytes: [UInt8]) -> [QGAOutput] {
-        guard let request = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
+        guard let request = try? JSONParser.parse(bytes) else {
             return [.write(Self.response(id: nil, error: QGAError("JSON parse error")))]
         }
         let id = request["id"]
@@ -92,10 +92,7 @@ final class QGAServer {
     private static func encode(_ members: [String: JSONValue], id: JSONValue?) -> [UInt8] {
         var members = members
         if let id { members["id"] = id }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a JSONValue cannot fail: non-finite doubles are mapped to 0.
-        let data = (try? encoder.encode(JSONValue.object(members))) ?? Data("{}".utf8)
-        return Array(data) + [UInt8(ascii: "\n")]
+        // Non-finite doubles are written as 0.
+        return JSONValue.object(members).jsonBytes + [UInt8(ascii: "\n")]
     }
 }

@@ -1,4 +1,4 @@
-import Core
+import AgentWire
 import Glibc
 
 /// Puts a verified build in place without ever leaving the guest without a

@@ -1,16 +1,22 @@
-import Core
-import Crypto
-import FoundationEssentials
+import AgentWire
 import Glibc
 
 /// Receives an offered agent package chunk by chunk into a staging file
 /// named by its hash (so an interrupted transfer resumes where it stopped),
 /// and checks everything before anything is installed: name, architecture,
-/// newer version, trusted signing key, size, SHA-256 and signature.
+/// newer version, trusted signing key here; size, SHA-256 and signature in
+/// `vigil-agent-verify`, a child process (crypto stays out of this one).
 final class UpgradeReceiver {
     static let maxBytes = 128 * 1024 * 1024
     let stagingDirectory: String
-    let trustedKeys: [Curve25519.Signing.PublicKey]
+    let trustedKeys: [TrustedKey]
+    let verifier: String
+
+    /// A trusted public key file and the id manifests name it by.
+    struct TrustedKey {
+        let path: String
+        let id: String
+    }
     private var current: (id: UInt64, manifest: AgentPackageManifest, trialMs: Int, fd: Int32, size: Int)?
 
     /// A verified package, ready for the trial.
@@ -26,9 +32,10 @@ final class UpgradeReceiver {
         case install(Ready)
     }
 
-    init(stagingDirectory: String, trustedKeys: [Curve25519.Signing.PublicKey]) {
+    init(stagingDirectory: String, trustedKeys: [TrustedKey], verifier: String) {
         self.stagingDirectory = stagingDirectory
         self.trustedKeys = trustedKeys
+        self.verifier = verifier
     }
 
     func offer(_ o: AgentMessage.UpgradeOffer) -> AgentMessage {
@@ -45,8 +52,11 @@ final class UpgradeReceiver {
         }
         guard mine < offered else { return refuse(PackageError.notNewer(package: m.version, installed: AgentBuild.version).description) }
         guard !trustedKeys.isEmpty else { return refuse("no trusted signing key installed (see vigil-agent --trust-key)") }
-        guard trustedKeys.contains(where: { AgentPackage.keyID($0) == m.keyID }) else {
+        guard trustedKeys.contains(where: { $0.id == m.keyID }) else {
             return refuse(PackageError.untrustedKey(m.keyID).description)
+        }
+        guard access(verifier, X_OK) == 0 else {
+            return refuse("no package verifier at \(verifier) (install vigil-agent-verify next to vigil-agent, or pass --verifier)")
         }
         guard (1...Self.maxBytes).contains(m.size), m.sha256.count == 64, m.sha256.allSatisfy(\.isHexDigit) else {
             return refuse("implausible size or hash in the manifest")
@@ -70,7 +80,7 @@ final class UpgradeReceiver {
         guard var cur = current, cur.id == c.id else {
             return .reply(.upgradeStatus(.init(id: c.id, state: .refused, reason: "no upgrade in progress with this id")))
         }
-        guard c.offset == cur.size, let data = Data(base64Encoded: c.data), data.count <= AgentProtocol.upgradeChunkBytes,
+        guard c.offset == cur.size, let data = Base64.decode(c.data), data.count <= AgentProtocol.upgradeChunkBytes,
               cur.size + data.count <= cur.manifest.size else {
             // Out of order or malformed: tell the host where we are.
             return .reply(.upgradeStatus(.init(id: c.id, state: .receiving, offset: cur.size)))
@@ -92,13 +102,10 @@ final class UpgradeReceiver {
     private func finish(_ id: UInt64, _ m: AgentPackageManifest, _ trialMs: Int) -> Outcome {
         let path = partPath(m.sha256)
         abandon()
-        do {
-            guard let bytes = SysFiles.bytes(path, max: Self.maxBytes) else { throw PackageError.sizeMismatch(expected: m.size, actual: 0) }
-            try AgentPackage.verify(m, binary: bytes, trusted: trustedKeys)
-        } catch {
+        if let failure = PackageVerifier.check(path, manifest: m, keyFiles: trustedKeys.map(\.path), verifier: verifier) {
             unlink(path)
-            log("upgrade to \(m.version.clippedForLog) refused: \(error)")
-            return .reply(.upgradeStatus(.init(id: id, state: .refused, offset: 0, reason: "\(error)")))
+            log("upgrade to \(m.version.clippedForLog) refused: \(failure)")
+            return .reply(.upgradeStatus(.init(id: id, state: .refused, offset: 0, reason: failure)))
         }
         return .install(Ready(id: id, manifest: m, path: path, trialTimeoutMs: trialMs))
     }
