@@ -117,7 +117,10 @@ enum APIRoutes {
                 throw APIError.badRequest("send {\"name\": NEW, \"mode\": \"full\"|\"linked\", \"directory\"?, \"host\"?, \"start\"?}",
                                           hint: "vigil vm clone SOURCE NEW")
             }
-            return try await monitor.clone(vm: try context.parameters.require("vm"), body)
+            let started = try await monitor.clone(vm: try context.parameters.require("vm"), body)
+            // ?wait=S: answer when it ends (or after S seconds), saving the client a round trip.
+            let wait = request.uri.queryParameters.get("wait").flatMap(Double.init) ?? 0
+            return wait > 0 ? try await monitor.operation(id: started.id, waitSeconds: wait) : started
         }
         router.get("/v1/operations") { _, _ in OperationList(operations: try await monitor.operationList()) }
         router.get("/v1/operations/:id") { request, context in

@@ -65,7 +65,9 @@ extension MonitorService {
                 guard let from = d.path else { continue }
                 let dir = r.directory ?? URL(fileURLWithPath: from).deletingLastPathComponent().path
                 let to = URL(fileURLWithPath: dir).appendingPathComponent("\(r.name)-\(d.target).qcow2").path
-                disks.append(DiskCopier.Copy(target: d.target, from: from, format: d.format ?? "raw", to: to, virtualSize: 0))
+                // libvirt knows the virtual size (an RPC, cheaper than running qemu-img info).
+                let size = (try? source.blockInfo(d.target).capacity).map { Int64(clamping: $0) } ?? 0
+                disks.append(DiskCopier.Copy(target: d.target, from: from, format: d.format ?? "raw", to: to, virtualSize: size))
             }
             return Cloner.Plan(request: r, source: source, sourceURI: sourceURI, target: target, targetURI: targetURI,
                                running: running, definition: xml, disks: disks, newUUID: UUID().uuidString.lowercased())
@@ -77,10 +79,12 @@ extension MonitorService {
             if r.host != nil && r.mode == .linked && !isShared(d.from) {
                 diskProblems.append("\(d.from) is not on shared storage, so another host cannot use it as a linked clone's base")
             }
-            do {
-                checked.disks[i].virtualSize = try await DiskImage.info(d.from).virtualSize
-            } catch {
-                diskProblems.append("cannot read \(d.from): \(error)")
+            if d.virtualSize == 0 {
+                do {
+                    checked.disks[i].virtualSize = try await DiskImage.info(d.from).virtualSize
+                } catch {
+                    diskProblems.append("cannot read \(d.from): \(error)")
+                }
             }
         }
         guard diskProblems.isEmpty else {
