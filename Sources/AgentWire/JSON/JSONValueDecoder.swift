@@ -7,7 +7,8 @@ public enum JSONValueDecoder {
     }
 }
 
-private struct AnyKey: CodingKey {
+/// A coding key made on the fly (array indices, "super"), for both coders.
+struct AnyKey: CodingKey {
     var stringValue: String
     var intValue: Int?
     init(stringValue: String) { self.stringValue = stringValue }

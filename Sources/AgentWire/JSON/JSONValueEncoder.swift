@@ -49,15 +49,6 @@ private final class Node {
     }
 }
 
-private struct EncoderKey: CodingKey {
-    var stringValue: String
-    var intValue: Int?
-    init(stringValue: String) { self.stringValue = stringValue }
-    init(intValue: Int) {
-        stringValue = String(intValue)
-        self.intValue = intValue
-    }
-}
 
 private struct NodeEncoder: Encoder, SingleValueEncodingContainer {
     let node: Node
@@ -117,7 +108,7 @@ private struct KeyedNodes<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { child(key).unkeyedContainer() }
-    mutating func superEncoder() -> any Encoder { child(EncoderKey(stringValue: "super")) }
+    mutating func superEncoder() -> any Encoder { child(AnyKey(stringValue: "super")) }
     mutating func superEncoder(forKey key: Key) -> any Encoder { child(key) }
 }
 
@@ -130,7 +121,7 @@ private struct UnkeyedNodes: UnkeyedEncodingContainer {
     }
 
     private func next() -> NodeEncoder {
-        NodeEncoder(node: node.append(), codingPath: codingPath + [EncoderKey(intValue: count)])
+        NodeEncoder(node: node.append(), codingPath: codingPath + [AnyKey(intValue: count)])
     }
 
     mutating func encodeNil() { next().encodeNil() }
