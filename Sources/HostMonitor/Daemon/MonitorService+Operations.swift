@@ -21,7 +21,7 @@ extension MonitorService {
     public func clone(vm: String, _ r: CloneRequest) async throws -> OperationInfo {
         let conn = try connection()
         var problems = VMBuilder.nameProblems(r.name)
-        if let dir = r.directory, !Self.isDirectory(dir) {
+        if let dir = r.directory, !FileFacts.isDirectory(dir) {
             problems.append("directory '\(dir)' does not exist (give an absolute path)")
         }
         if let host = r.host {
@@ -61,7 +61,7 @@ extension MonitorService {
                                         hint: "wake it (vigil vm wake) or make a full clone")
             }
             var disks: [DiskCopier.Copy] = []
-            for d in def.disks where d.device == "disk" && !d.shareable && !d.readOnly {
+            for d in def.disks where d.isOwned {
                 guard let from = d.path else { continue }
                 let dir = r.directory ?? URL(fileURLWithPath: from).deletingLastPathComponent().path
                 let to = URL(fileURLWithPath: dir).appendingPathComponent("\(r.name)-\(d.target).qcow2").path
@@ -106,10 +106,5 @@ extension MonitorService {
             let d = URL(fileURLWithPath: dir).standardized.path
             return p == d || p.hasPrefix(d.hasSuffix("/") ? d : d + "/")
         }
-    }
-
-    static func isDirectory(_ path: String) -> Bool {
-        var isDir: ObjCBool = false
-        return path.hasPrefix("/") && FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
     }
 }

@@ -289,17 +289,20 @@ extension MonitorService {
             throw APIError.badRequest("cannot create VM: " + problems.joined(separator: "; "), hint: "see 'vigil vm create --help'")
         }
         let conn = try connection()
-        let uuid = try await executor.run { () throws -> String in
+        try await executor.run {
             if (try? conn.domain(named: request.name)) != nil {
                 throw APIError.conflict("a VM named \(request.name) exists", hint: "choose another name")
             }
-            var made: [String] = []
-            do {
-                for i in request.disks.indices {
-                    let path = VMBuilder.diskPath(request, i)
-                    try VMBuilder.createDisk(path, sizeGiB: request.disks[i].sizeGiB)
-                    made.append(path)
-                }
+        }
+        var made: [String] = []
+        let uuid: String
+        do {
+            for i in request.disks.indices {
+                let path = VMBuilder.diskPath(request, i)
+                try await DiskImage.createNew(path, sizeBytes: VMBuilder.diskBytes(request.disks[i].sizeGiB))
+                made.append(path)
+            }
+            uuid = try await executor.run { () throws -> String in
                 let dom = try conn.define(xml: VMBuilder.xml(request))
                 if request.start == true {
                     do { try dom.create() } catch {
@@ -308,10 +311,10 @@ extension MonitorService {
                     }
                 }
                 return dom.uuid
-            } catch {
-                for path in made { try? FileManager.default.removeItem(atPath: path) }
-                throw error
             }
+        } catch {
+            for path in made { try? FileManager.default.removeItem(atPath: path) }
+            throw error
         }
         events.record(vmUUID: uuid, vmName: request.name, kind: "admin",
                       message: "created: \(request.vcpus) vCPU, \(request.memoryMiB) MiB, \(request.disks.count) disk(s), \(request.nics.count) NIC(s)",

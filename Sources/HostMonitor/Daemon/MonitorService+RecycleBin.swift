@@ -49,7 +49,7 @@ extension MonitorService {
                                             hint: "delete the snapshots first, or delete the VM permanently with 'vigil vm destroy \(name)'")
                 }
                 let xml = try dom.xml([.inactive, .secure])
-                let disks = DomainXML.disks(in: xml)
+                let disks = DomainDefinition.diskFiles(in: xml)
                 let moving = withDisks ? disks.filter { $0.isOwned && FileManager.default.fileExists(atPath: $0.path) }.map(\.path) : []
                 try RecycleBin.requireUnshared(moving, usage: usage, doing: "move the disks of \(name) into the recycle bin")
                 // Checked first, so a refused request powers nothing off.
@@ -215,14 +215,9 @@ extension MonitorService {
             let usage = deleteDisks ? try await diskUsage(conn, excluding: uuid) : DiskUsage()
             let (deleting, kept) = try await executor.run { () throws -> ([String], [String]) in
                 let dom = try conn.domain(uuid: uuid)
-                try RecycleBin.requirePersistent(dom)
-                let xml = try dom.xml([.inactive])
-                let disks = DomainXML.disks(in: xml)
-                let deleting = deleteDisks ? disks.filter(\.isOwned).map(\.path) : []
-                try RecycleBin.requireUnshared(deleting, usage: usage, doing: "delete the disks of \(name)")
-                try RecycleBin.requireOff(dom, force: request.force ?? false, doing: "destroy")
-                try dom.undefine(xml.contains("<nvram") ? [.managedSave, .snapshotsMetadata, .nvram] : [.managedSave, .snapshotsMetadata])
-                return (deleting, disks.map(\.path).filter { !deleting.contains($0) })
+                let plan = try RecycleBin.prepareDestruction(dom, deleteDisks: deleteDisks, usage: usage, force: request.force ?? false)
+                try dom.undefine(plan.undefineFlags)
+                return (plan.deleting, plan.kept)
             }
             await watchers.stop(uuid)
             await center.forget(uuid)

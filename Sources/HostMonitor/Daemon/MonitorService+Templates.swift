@@ -59,28 +59,20 @@ extension MonitorService {
                 throw APIError.conflict("\(source.name) has disks that are not image files (\(def.nonFileDisks.joined(separator: ", ")))",
                                         hint: "Vigil templates hold file-backed disks only")
             }
-            // Named for real once the operation has its id (below).
-            let staging = ""
-            let disks = def.disks.filter { $0.device == "disk" && !$0.readOnly && !$0.shareable }.compactMap { d -> DiskCopier.Copy? in
-                d.path.map { DiskCopier.Copy(target: d.target, from: $0, format: d.format ?? "raw", to: staging + "/\(d.target).qcow2", virtualSize: 0) }
+            let disks = def.disks.filter(\.isOwned).compactMap { d -> DiskCopier.Copy? in
+                d.path.map { DiskCopier.Copy(target: d.target, from: $0, format: d.format ?? "raw", to: "", virtualSize: 0) }
             }
-            return TemplateMaker.Plan(request: r, source: source, uri: uri, running: running, definition: xml, disks: disks,
-                                      hasBacking: [:], staging: staging)
+            return TemplateMaker.Plan(request: r, source: source, uri: uri, running: running, definition: xml, disks: disks, mustCopy: [])
         }
         for (i, d) in plan.disks.enumerated() {
             let info = try await DiskImage.info(d.from)
             plan.disks[i].virtualSize = info.virtualSize
-            plan.hasBacking[d.target] = info.backing != nil || info.format != "qcow2"
+            if info.backing != nil || info.format != "qcow2" { plan.mustCopy.insert(d.target) }
         }
         let ready = plan
         let maker = TemplateMaker(copier: copier, library: templates, events: events)
         return try await operations.start(kind: r.convert ? "template-convert" : "template-create", target: "\(plan.source.name) -> \(r.name)") { ctx in
-            // The staging directory is named by the operation (its journal names it too).
-            var p = ready
-            let staging = maker.library.stagingDirectory(ctx.id)
-            p.disks = p.disks.map { var d = $0; d.to = staging + "/\(d.target).qcow2"; return d }
-            p.staging = staging
-            return try await maker.perform(p, ctx)
+            try await maker.perform(ready, ctx)
         }
     }
 
@@ -88,7 +80,7 @@ extension MonitorService {
         let template = try templates.load(name)
         let directory = r.directory ?? config.vmDirectory
         var problems = VMBuilder.nameProblems(r.name)
-        if !Self.isDirectory(directory) { problems.append("directory '\(directory)' does not exist (give an absolute path)") }
+        if !FileFacts.isDirectory(directory) { problems.append("directory '\(directory)' does not exist (give an absolute path)") }
         for d in template.disks where FileManager.default.fileExists(atPath: directory + "/\(r.name)-\(d.target).qcow2") {
             problems.append("\(directory)/\(r.name)-\(d.target).qcow2 already exists")
         }
@@ -153,7 +145,7 @@ extension MonitorService {
         if let v = r.vcpus { def.setVCPUs(v); info.vcpus = v }
         if let m = r.memoryMiB { def.setMemory(mib: m); info.memoryMiB = m }
         if let text = r.description { info.description = text }
-        let xml = def.xml, maker = TemplateMaker(copier: copier, library: templates, events: events)
+        let xml = def.xml, executor = self.executor
         let edited = info
         return try await operations.start(kind: "template-edit", target: name) { ctx in
             var out = edited
@@ -170,7 +162,7 @@ extension MonitorService {
             var def = try DomainDefinition(xml: xml)
             var used = Set(def.disks.map(\.target))
             for size in r.addDisks ?? [] {
-                guard let target = (0..<26).map({ "vd" + String(UnicodeScalar(UInt8(97 + $0))) }).first(where: { !used.contains($0) }) else { break }
+                guard let target = DiskTargets.free("vd", used: used) else { break }
                 used.insert(target)
                 let file = "\(target).qcow2", path = dir + "/" + file
                 try ctx.willCreate(file: path)
@@ -181,9 +173,9 @@ extension MonitorService {
             }
             let changed = Set((r.growDisks?.keys.map { $0 } ?? []) + out.disks.filter { $0.sha256.isEmpty }.map(\.target))
             if !changed.isEmpty {
-                let grown = changed
-                let fresh = try await maker.checksum(out, in: dir, ctx, range: 0.1...0.95)
-                for i in out.disks.indices where grown.contains(out.disks[i].target) { out.disks[i].sha256 = fresh.disks[i].sha256 }
+                // Only changed disks take new checksums: an untouched one that no longer matches stays caught.
+                let fresh = try await library.withChecksums(out, in: dir, ctx, range: 0.1...0.95, executor: executor)
+                for i in out.disks.indices where changed.contains(out.disks[i].target) { out.disks[i].sha256 = fresh.disks[i].sha256 }
             }
             try library.write(out, definition: def.xml, into: dir)
             return "\(name): \(out.vcpus) vCPU, \(out.memoryMiB) MiB, " + out.disks.map { "\($0.target) \($0.virtualSize >> 20) MiB" }.joined(separator: ", ")
@@ -204,7 +196,7 @@ extension MonitorService {
 
     public func exportTemplate(name: String, to path: String) async throws -> OperationInfo {
         _ = try templates.load(name)
-        guard path.hasPrefix("/"), Self.isDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path) else {
+        guard path.hasPrefix("/"), FileFacts.isDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path) else {
             throw APIError.badRequest("'\(path)' is not an absolute path in an existing directory", hint: "give a path like /srv/export/web.vtpl")
         }
         guard !FileManager.default.fileExists(atPath: path) else {

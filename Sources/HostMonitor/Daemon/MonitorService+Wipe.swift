@@ -14,23 +14,17 @@ extension MonitorService {
         }
         do {
             let usage = try await diskUsage(conn, excluding: uuid)
-            let (deleting, kept, flags) = try await executor.run { () throws -> ([String], [String], Domain.UndefineFlags) in
-                let dom = try conn.domain(uuid: uuid)
-                try RecycleBin.requirePersistent(dom)
-                let xml = try dom.xml([.inactive])
-                let disks = DomainXML.disks(in: xml)
-                let deleting = disks.filter(\.isOwned).map(\.path)
-                try RecycleBin.requireUnshared(deleting, usage: usage, doing: "wipe the disks of \(name)")
-                try RecycleBin.requireOff(dom, force: request.force ?? false, doing: "destroy")
-                let flags: Domain.UndefineFlags = xml.contains("<nvram") ? [.managedSave, .snapshotsMetadata, .nvram] : [.managedSave, .snapshotsMetadata]
-                return (deleting, disks.map(\.path).filter { !deleting.contains($0) }, flags)
+            let force = request.force ?? false
+            let plan = try await executor.run {
+                try RecycleBin.prepareDestruction(try conn.domain(uuid: uuid), deleteDisks: true, usage: usage, force: force)
             }
+            let (deleting, kept) = (plan.deleting, plan.kept)
             let uri = config.libvirtURI
             return try await operations.start(kind: "wipe", target: name, cancellable: false) { [self] ctx in
                 defer { binBusy.withLock { _ = $0.remove(uuid) } }
                 // Journalled first: once the VM is undefined, a restart finishes the wipe.
                 try ctx.willDo(.completeWipe(vmUUID: uuid, uri: uri, paths: deleting))
-                try await executor.run { try conn.domain(uuid: uuid).undefine(flags) }
+                try await executor.run { try conn.domain(uuid: uuid).undefine(plan.undefineFlags) }
                 await watchers.stop(uuid)
                 await center.forget(uuid)
                 let logger = self.logger

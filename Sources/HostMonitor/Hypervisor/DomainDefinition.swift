@@ -17,6 +17,17 @@ struct DomainDefinition {
         var format: String?
         var readOnly: Bool
         var shareable: Bool
+
+        /// The VM's own writable disk image: cloned, moved to the bin or
+        /// deleted with it. CD-ROMs, floppies, read-only and shareable disks are not.
+        var isOwned: Bool { device == "disk" && !readOnly && !shareable }
+    }
+
+    /// The image files of a definition's disks, with whether each is the
+    /// VM's own; none for XML that does not parse (libvirt's own output
+    /// always does).
+    static func diskFiles(in xml: String) -> [(path: String, isOwned: Bool)] {
+        ((try? DomainDefinition(xml: xml))?.disks ?? []).compactMap { d in d.path.map { ($0, d.isOwned) } }
     }
 
     struct Invalid: Error, CustomStringConvertible {

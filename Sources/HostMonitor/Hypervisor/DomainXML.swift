@@ -56,27 +56,6 @@ enum DomainXML {
         elements("disk", in: xml).compactMap { attribute("file", inFirst: "source", of: $0) }
     }
 
-    /// One `<disk>` of a definition, with what decides whether it belongs to
-    /// the VM alone.
-    struct Disk: Sendable, Equatable {
-        let path: String
-        let device: String
-        let readOnly: Bool
-        let shareable: Bool
-        /// The VM's own writable disk image: moved to the bin or deleted with
-        /// it. CD-ROMs, floppies, read-only and shareable disks are not.
-        var isOwned: Bool { device == "disk" && !readOnly && !shareable }
-    }
-
-    /// The file-backed disks of a definition.
-    static func disks(in xml: String) -> [Disk] {
-        elements("disk", in: xml).compactMap { block in
-            guard let path = attribute("file", inFirst: "source", of: block) else { return nil }
-            let device = attribute("device", inFirst: "disk", of: block) ?? "disk"
-            return Disk(path: path, device: device, readOnly: block.contains("<readonly/>"), shareable: block.contains("<shareable/>"))
-        }
-    }
-
     /// `<blkiotune><weight>N</weight>`, nil when libvirt's default applies.
     static func blkioWeight(in xml: String) -> Int? {
         // Per-device weights (`<device><weight>`) come after the domain's own.

@@ -23,12 +23,12 @@ struct DiskUsage: Sendable {
         var found: [(String, String)] = []
         for dom in try conn.domains() where dom.uuid != excludingUUID {
             let xml = (try? dom.xml([.inactive])) ?? ""
-            found += DomainXML.disks(in: xml).map { ($0.path, "VM \(dom.name)") }
+            found += DomainDefinition.diskFiles(in: xml).map { ($0.path, "VM \(dom.name)") }
         }
         for r in bin where r.vmUUID != excludingUUID {
             let user = "VM \(r.vmName) in the recycle bin (entry \(r.id ?? 0))"
             let moved = Dictionary(r.disks.map { ($0.original, $0.stored) }, uniquingKeysWith: { a, _ in a })
-            found += DomainXML.disks(in: r.xml).map { (moved[$0.path] ?? $0.path, user) }
+            found += DomainDefinition.diskFiles(in: r.xml).map { (moved[$0.path] ?? $0.path, user) }
         }
         return found
     }

@@ -47,22 +47,13 @@ enum HardwarePerformer {
         if let max = maxConfig, max <= oldMax { try set(max, .configMaximum) }
     }
 
-    /// A new qcow2 file; never over an existing one.
+    /// A new qcow2 file in an existing directory; never over an existing one.
     static func createDisk(_ path: String, sizeMiB: Int) async throws {
-        var isDir: ObjCBool = false
         let dir = (path as NSString).deletingLastPathComponent
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+        guard FileFacts.isDirectory(dir) else {
             throw APIError.badRequest("storage directory '\(dir)' does not exist", hint: "create it, or give another --dir")
         }
-        guard !FileManager.default.fileExists(atPath: path) else {
-            throw APIError.conflict("\(path) already exists", hint: "remove or move it, or give another --dir; Vigil never overwrites a disk")
-        }
-        do {
-            try await DiskImage.create(path, sizeBytes: Int64(sizeMiB) * 1024 * 1024)
-        } catch {
-            try? FileManager.default.removeItem(atPath: path)
-            throw APIError(.internalServerError, "\(error)", hint: "check free space and permissions")
-        }
+        try await DiskImage.createNew(path, sizeBytes: Int64(sizeMiB) * 1024 * 1024)
     }
 
     /// Detaches a device from the running VM and/or its definition.

@@ -113,8 +113,7 @@ enum HardwarePlanner {
                             hint: "use --bus virtio to add it now, or --next-boot to add the \(bus) disk from the next boot")
         }
         let used = Set(config.disks.map(\.target) + (live?.disks.map(\.target) ?? []))
-        let letters = "abcdefghijklmnopqrstuvwxyz"
-        guard let target = letters.lazy.map({ "\(prefix)\($0)" }).first(where: { !used.contains($0) }) else {
+        guard let target = DiskTargets.free(prefix, used: used) else {
             throw .conflict("no free \(prefix)* disk name left", hint: "remove a disk first")
         }
         let dir = r.directory.hasSuffix("/") ? String(r.directory.dropLast()) : r.directory

@@ -29,6 +29,26 @@ enum RecycleBin {
         }
     }
 
+    /// What a permanent deletion of `dom` deletes and keeps, once it passed
+    /// the checks (persistent, disks used by nobody else, off — or powered
+    /// off with `force`). It does not undefine.
+    struct Destruction: Sendable {
+        var deleting: [String]
+        var kept: [String]
+        var undefineFlags: Domain.UndefineFlags
+    }
+
+    static func prepareDestruction(_ dom: Domain, deleteDisks: Bool, usage: DiskUsage, force: Bool) throws -> Destruction {
+        try requirePersistent(dom)
+        let xml = try dom.xml([.inactive])
+        let disks = DomainDefinition.diskFiles(in: xml)
+        let deleting = deleteDisks ? disks.filter(\.isOwned).map(\.path) : []
+        try requireUnshared(deleting, usage: usage, doing: "delete the disks of \(dom.name)")
+        try requireOff(dom, force: force, doing: "destroy")
+        return Destruction(deleting: deleting, kept: disks.map(\.path).filter { !deleting.contains($0) },
+                           undefineFlags: xml.contains("<nvram") ? [.managedSave, .snapshotsMetadata, .nvram] : [.managedSave, .snapshotsMetadata])
+    }
+
     /// A transient VM has no definition to keep or undefine.
     static func requirePersistent(_ dom: Domain) throws {
         guard try dom.isPersistent else {
@@ -106,7 +126,7 @@ enum RecycleBin {
     /// `progress(fraction)` follows the zero-filling across all files.
     static func delete(_ paths: [String], wipe: Bool, log: (String) -> Void, progress: (Double) -> Void = { _ in }) throws {
         let existing = paths.filter { FileManager.default.fileExists(atPath: $0) }
-        let sizes = existing.map { UInt64(TemplateLibrary.fileSize($0)) }
+        let sizes = existing.map { UInt64(FileFacts.size($0)) }
         let total = Double(max(sizes.reduce(0, +), 1))
         var before: UInt64 = 0
         for (i, path) in existing.enumerated() {

@@ -13,8 +13,7 @@ enum VMBuilder {
         if r.disks.count > 16 { p.append("at most 16 disks") }
         for (i, d) in r.disks.enumerated() {
             if !(d.sizeGiB > 0 && d.sizeGiB <= 65_536) { p.append("disk \(i + 1): size must be above 0 and at most 65536 GiB") }
-            var isDir: ObjCBool = false
-            if !d.directory.hasPrefix("/") || !FileManager.default.fileExists(atPath: d.directory, isDirectory: &isDir) || !isDir.boolValue {
+            if !FileFacts.isDirectory(d.directory) {
                 p.append("disk \(i + 1): storage directory '\(d.directory)' does not exist (give an absolute path)")
             }
         }
@@ -60,7 +59,7 @@ enum VMBuilder {
                 <disk type='file' device='disk'>
                   <driver name='qemu' type='qcow2'/>
                   <source file='\(esc(paths[i]))'/>
-                  <target dev='vd\(Character(UnicodeScalar(UInt8(97 + i))))' bus='virtio'/>
+                  <target dev='\(DiskTargets.virtio(i) ?? "vd?")' bus='virtio'/>
                 </disk>
             """
         }.joined(separator: "\n")
@@ -99,22 +98,6 @@ enum VMBuilder {
         """
     }
 
-    /// Creates a qcow2 file of `sizeGiB` (qemu-img, as libvirt's own tools do).
-    static func createDisk(_ path: String, sizeGiB: Double) throws {
-        guard !FileManager.default.fileExists(atPath: path) else {
-            throw APIError.conflict("\(path) already exists", hint: "choose another VM name or storage directory; Vigil never overwrites a disk")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
-        p.arguments = ["create", "-q", "-f", "qcow2", path, "\(Int64(sizeGiB * 1024 * 1024))K"]
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            try? FileManager.default.removeItem(atPath: path)
-            throw APIError(.internalServerError, "qemu-img could not create \(path): \(message)", hint: "check free space and permissions")
-        }
-    }
+    /// Bytes of a disk given in GiB (KiB-aligned, as qemu-img is asked for it).
+    static func diskBytes(_ sizeGiB: Double) -> Int64 { Int64(sizeGiB * 1024 * 1024) * 1024 }
 }

@@ -51,6 +51,20 @@ enum DiskImage {
         _ = try await qemuImg(["create", "-q", "-f", format, path, "\(sizeBytes)"])
     }
 
+    /// A new empty qcow2 for a VM: never over an existing file, and nothing
+    /// left behind when qemu-img fails.
+    static func createNew(_ path: String, sizeBytes: Int64) async throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw APIError.conflict("\(path) already exists", hint: "choose another name or directory; Vigil never overwrites a disk")
+        }
+        do {
+            try await create(path, sizeBytes: sizeBytes)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw APIError(.internalServerError, "\(error)", hint: "check free space and permissions")
+        }
+    }
+
     /// A qcow2 overlay whose reads fall through to `backing` (a linked clone's disk).
     static func createOverlay(_ path: String, backing: String, backingFormat: String) async throws {
         _ = try await qemuImg(["create", "-q", "-f", "qcow2", "-F", backingFormat, "-b", backing, path])

@@ -48,7 +48,7 @@ enum TarArchive {
         let watcher = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: .milliseconds(200))
-                progress(min(1, Double(TemplateLibrary.fileSize(path)) / Double(max(expectedBytes, 1))))
+                progress(min(1, Double(FileFacts.size(path)) / Double(max(expectedBytes, 1))))
             }
         }
         defer { watcher.cancel() }

@@ -64,35 +64,50 @@ struct TemplateLibrary: Sendable {
         return info
     }
 
+    /// SHA-256 of each disk image in `dir`, read in turn (nil for a missing
+    /// file), reporting progress within `range` as "`verb` vda".
+    func digests(_ info: TemplateInfo, in dir: String, _ ctx: OperationContext?, range: ClosedRange<Double>,
+                 executor: BlockingExecutor, verb: String) async throws -> [String?] {
+        let total = Double(max(info.disks.reduce(Int64(0)) { $0 + FileFacts.size(dir + "/" + $1.file) }, 1))
+        var done = 0.0
+        var sums: [String?] = []
+        for d in info.disks {
+            let path = dir + "/" + d.file
+            guard FileManager.default.fileExists(atPath: path) else {
+                sums.append(nil)
+                continue
+            }
+            let base = done
+            sums.append(try await executor.run {
+                try FileDigest.sha256(path, cancelled: { ctx?.isCancelled ?? false }) { bytes in
+                    ctx?.progress(range.lowerBound + (base + Double(bytes)) / total * (range.upperBound - range.lowerBound),
+                                  "\(verb) \(d.target)")
+                }
+            })
+            done += Double(FileFacts.size(path))
+        }
+        return sums
+    }
+
     /// Checks each image against the manifest's checksum; returns the
     /// mismatches as readable lines (empty: intact).
     func verify(_ info: TemplateInfo, in dir: String, _ ctx: OperationContext?, range: ClosedRange<Double>,
                 executor: BlockingExecutor) async throws -> [String] {
-        var problems: [String] = []
-        let total = Double(max(info.disks.reduce(Int64(0)) { $0 + Self.fileSize(dir + "/" + $1.file) }, 1))
-        var done = 0.0
-        for d in info.disks {
-            let path = dir + "/" + d.file
-            guard FileManager.default.fileExists(atPath: path) else {
-                problems.append("\(d.target): \(d.file) is missing")
-                continue
-            }
-            let base = done
-            let actual = try await executor.run {
-                try FileDigest.sha256(path, cancelled: { ctx?.isCancelled ?? false }) { bytes in
-                    ctx?.progress(range.lowerBound + (base + Double(bytes)) / total * (range.upperBound - range.lowerBound),
-                                  "verifying \(d.target)")
-                }
-            }
-            if actual != d.sha256 {
-                problems.append("\(d.target): checksum \(actual.prefix(16))… differs from the recorded \(d.sha256.prefix(16))…")
-            }
-            done += Double(Self.fileSize(path))
+        let sums = try await digests(info, in: dir, ctx, range: range, executor: executor, verb: "verifying")
+        return zip(info.disks, sums).compactMap { d, actual in
+            guard let actual else { return "\(d.target): \(d.file) is missing" }
+            return actual == d.sha256 ? nil : "\(d.target): checksum \(actual.prefix(16))… differs from the recorded \(d.sha256.prefix(16))…"
         }
-        return problems
     }
 
-    static func fileSize(_ path: String) -> Int64 {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+    /// `info` with each disk's SHA-256 read back from the files as stored.
+    func withChecksums(_ info: TemplateInfo, in dir: String, _ ctx: OperationContext, range: ClosedRange<Double>,
+                       executor: BlockingExecutor) async throws -> TemplateInfo {
+        var out = info
+        for (i, sum) in try await digests(info, in: dir, ctx, range: range, executor: executor, verb: "checksumming").enumerated() {
+            guard let sum else { throw DiskImage.Failure(description: "cannot read \(dir)/\(info.disks[i].file): it is missing") }
+            out.disks[i].sha256 = sum
+        }
+        return out
     }
 }

@@ -13,27 +13,30 @@ struct TemplateMaker: Sendable {
         var uri: String
         var running: Bool
         var definition: String
-        /// `to` is inside the staging directory.
+        /// The VM's disks (`to` is filled in by `perform`, in the staging directory).
         var disks: [DiskCopier.Copy]
-        /// Per disk target: whether its image has a backing file (then a
-        /// conversion copies it flat instead of moving it).
-        var hasBacking: [String: Bool]
-        var staging: String
+        /// Disk targets whose images a conversion must copy flat (they have a
+        /// backing file, or are not qcow2) instead of moving them.
+        var mustCopy: Set<String>
     }
 
     let copier: DiskCopier
     let library: TemplateLibrary
     let events: EventLog
 
-    func perform(_ plan: Plan, _ ctx: OperationContext) async throws -> String {
-        let r = plan.request
-        try ctx.willCreate(file: plan.staging)
-        try FileManager.default.createDirectory(atPath: plan.staging, withIntermediateDirectories: true)
+    func perform(_ input: Plan, _ ctx: OperationContext) async throws -> String {
+        let r = input.request
+        // Named by the operation, so its journal and a restart find it.
+        let staging = library.stagingDirectory(ctx.id)
+        var plan = input
+        plan.disks = plan.disks.map { var d = $0; d.to = staging + "/\(d.target).qcow2"; return d }
+        try ctx.willCreate(file: staging)
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         var moved: Set<String> = []
         if r.convert {
             var toCopy: [DiskCopier.Copy] = []
             for d in plan.disks {
-                if plan.hasBacking[d.target] == true { toCopy.append(d); continue }
+                if plan.mustCopy.contains(d.target) { toCopy.append(d); continue }
                 try ctx.willDo(.moveBack(from: d.to, to: d.from))
                 if rename(d.from, d.to) == 0 { moved.insert(d.target) } else { toCopy.append(d) }  // EXDEV: other filesystem
             }
@@ -51,20 +54,20 @@ struct TemplateMaker: Sendable {
         }
         var info = TemplateInfo(name: r.name, description: r.description, created: Date().timeIntervalSince1970,
                                 source: plan.source.name, vcpus: 0, memoryMiB: 0, disks: disks)
-        info = try await checksum(info, in: plan.staging, ctx, range: 0.6...0.95)
+        info = try await library.withChecksums(info, in: staging, ctx, range: 0.6...0.95, executor: copier.executor)
         let final = library.directory(r.name)
         var def = try DomainDefinition(xml: plan.definition)
         info.vcpus = def.vcpus
         info.memoryMiB = def.memoryMiB
         def.makeCopy(name: r.name, uuid: UUID().uuidString.lowercased(),
                      disks: Dictionary(uniqueKeysWithValues: disks.map { ($0.target, final + "/" + $0.file) }))
-        try library.write(info, definition: def.xml, into: plan.staging)
+        try library.write(info, definition: def.xml, into: staging)
         try ctx.checkCancelled()
         guard !library.exists(r.name) else {
             throw APIError.conflict("a template named '\(r.name)' appeared meanwhile", hint: "choose another name")
         }
-        try ctx.willDo(.moveBack(from: final, to: plan.staging))
-        try FileManager.default.moveItem(atPath: plan.staging, toPath: final)
+        try ctx.willDo(.moveBack(from: final, to: staging))
+        try FileManager.default.moveItem(atPath: staging, toPath: final)
         if r.convert {
             let source = plan.source, xml = plan.definition
             try ctx.willDo(.redefineDomain(xml: xml, uri: plan.uri))
@@ -75,24 +78,5 @@ struct TemplateMaker: Sendable {
         events.record(vmUUID: plan.source.uuid, vmName: plan.source.name, kind: "template",
                       message: r.convert ? "converted into template \(r.name)" : "copied into template \(r.name)")
         return r.name
-    }
-
-    /// Fills in each disk's SHA-256 (read back from the files as stored).
-    func checksum(_ info: TemplateInfo, in dir: String, _ ctx: OperationContext, range: ClosedRange<Double>) async throws -> TemplateInfo {
-        var out = info
-        let total = Double(max(info.disks.reduce(Int64(0)) { $0 + TemplateLibrary.fileSize(dir + "/" + $1.file) }, 1))
-        var done = 0.0
-        for (i, d) in info.disks.enumerated() {
-            let path = dir + "/" + d.file
-            let base = done
-            out.disks[i].sha256 = try await copier.executor.run {
-                try FileDigest.sha256(path, cancelled: { ctx.isCancelled }) { bytes in
-                    ctx.progress(range.lowerBound + (base + Double(bytes)) / total * (range.upperBound - range.lowerBound),
-                                 "checksumming \(d.target)")
-                }
-            }
-            done += Double(TemplateLibrary.fileSize(path))
-        }
-        return out
     }
 }

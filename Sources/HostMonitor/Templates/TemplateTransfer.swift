@@ -22,7 +22,7 @@ struct TemplateTransfer: Sendable {
         }
         let partial = path + ".partial"
         try ctx.willCreate(file: partial)
-        let total = info.disks.reduce(Int64(0)) { $0 + TemplateLibrary.fileSize(dir + "/" + $1.file) }
+        let total = info.disks.reduce(Int64(0)) { $0 + FileFacts.size(dir + "/" + $1.file) }
         try await TarArchive.create(partial, from: library.root, name: name, expectedBytes: total) { p in
             ctx.progress(0.3 + 0.69 * p, "writing \(URL(fileURLWithPath: path).lastPathComponent)")
         }
@@ -98,7 +98,9 @@ struct TemplateTransfer: Sendable {
                 throw APIError.badRequest("the OVA lacks \(d.file), which its OVF uses", hint: "the OVA is incomplete")
             }
             let info = try await DiskImage.info(src)
-            let target = "vd" + String(UnicodeScalar(UInt8(97 + min(i, 25))))
+            guard let target = DiskTargets.virtio(i) else {
+                throw APIError.badRequest("the OVF has \(ovf.disks.count) disks; Vigil names at most 26 virtio disks (vda-vdz)", hint: "split the appliance's disks")
+            }
             copies.append(.init(target: target, from: src, format: info.format, to: staging + "/\(target).qcow2", virtualSize: info.virtualSize))
         }
         try await copier.copy(copies, ctx, range: 0.05...0.8)
@@ -112,7 +114,7 @@ struct TemplateTransfer: Sendable {
                                 disks: copies.map { .init(target: $0.target, file: URL(fileURLWithPath: $0.to).lastPathComponent,
                                                           format: "qcow2", virtualSize: $0.virtualSize, sha256: "") })
         for d in copies { chmod(d.to, 0o444) }
-        info = try await TemplateMaker(copier: copier, library: library, events: events).checksum(info, in: staging, ctx, range: 0.8...0.98)
+        info = try await library.withChecksums(info, in: staging, ctx, range: 0.8...0.98, executor: copier.executor)
         try commit(info, definition: xml, from: staging, staging: staging, ctx)
         events.record(kind: "template", message: "template \(name) imported from OVA \(r.path)")
         return name
