@@ -58,13 +58,8 @@ enum APIRoutes {
             try await monitor.policy(vm: try context.parameters.require("vm"))
         }
         router.put("/v1/vms/:vm/policy") { request, context in
-            let policy: ProtectionPolicy
-            do {
-                policy = try await request.decode(as: ProtectionPolicy.self, context: context)
-            } catch {
-                throw APIError.badRequest("the policy body is not valid JSON for a policy: \(error)",
-                                          hint: "send the fields onCrash, heartbeatIntervalMs, misses, minUptimeSeconds, maxResets, windowSeconds")
-            }
+            let policy = try await RequestBody.decode(ProtectionPolicy.self, request, context,
+                                                      hint: "send the fields onCrash, heartbeatIntervalMs, misses, minUptimeSeconds, maxResets, windowSeconds")
             return try await monitor.setPolicy(vm: try context.parameters.require("vm"), policy: policy)
         }
         router.get("/v1/vms/:vm/time") { _, context in
@@ -77,23 +72,13 @@ enum APIRoutes {
             try await monitor.settings(vm: try context.parameters.require("vm"))
         }
         router.put("/v1/vms/:vm/settings") { request, context in
-            let change: VMSettingsDocument
-            do {
-                change = try await request.decode(as: VMSettingsDocument.self, context: context)
-            } catch {
-                throw APIError.badRequest("the settings body is not valid JSON for settings: \(error)",
-                                          hint: "send any of displayName, description, ioWeight (100-1000), onCrash (restart, migrate, ignore), "
-                                            + "haEnabled, haPriority (high, medium, low), autoMigrate, timeSync, autoUpgrade (true or false)")
-            }
+            let change = try await RequestBody.decode(VMSettingsDocument.self, request, context,
+                                                      hint: "send any of displayName, description, ioWeight (100-1000), onCrash (restart, migrate, ignore), "
+                                                            + "haEnabled, haPriority (high, medium, low), autoMigrate, timeSync, autoUpgrade (true or false)")
             return try await monitor.setSettings(vm: try context.parameters.require("vm"), change)
         }
         router.post("/v1/vms") { request, context in
-            let body: VMCreateRequest
-            do {
-                body = try await request.decode(as: VMCreateRequest.self, context: context)
-            } catch {
-                throw APIError.badRequest("the body is not a VM description: \(error)", hint: "see docs/api.md (VMCreateRequest)")
-            }
+            let body = try await RequestBody.decode(VMCreateRequest.self, request, context, hint: "see docs/api.md (VMCreateRequest)")
             return try await monitor.createVM(body)
         }
         router.post("/v1/vms/:vm/power") { request, context in

@@ -8,16 +8,15 @@ enum HardwareRoutes {
             try await monitor.hardware(vm: try context.parameters.require("vm"))
         }
         router.put("/v1/vms/:vm/hardware/cpu") { request, context in
-            let body = try await decode(CPUChangeRequest.self, request, context, "{\"vcpus\": N, \"max\": M, \"nextBoot\": bool}")
+            let body = try await RequestBody.decode(CPUChangeRequest.self, request, context, hint: "send {\"vcpus\": N, \"max\": M, \"nextBoot\": bool}; see docs/api.md")
             return try await monitor.changeCPU(vm: try context.parameters.require("vm"), body)
         }
         router.put("/v1/vms/:vm/hardware/memory") { request, context in
-            let body = try await decode(MemoryChangeRequest.self, request, context, "{\"mib\": N, \"maxMiB\": M, \"nextBoot\": bool}")
+            let body = try await RequestBody.decode(MemoryChangeRequest.self, request, context, hint: "send {\"mib\": N, \"maxMiB\": M, \"nextBoot\": bool}; see docs/api.md")
             return try await monitor.changeMemory(vm: try context.parameters.require("vm"), body)
         }
         router.post("/v1/vms/:vm/hardware/disks") { request, context in
-            let body = try await decode(DiskAddRequest.self, request, context,
-                                        "{\"sizeMiB\": N, \"directory\": \"/abs/dir\", \"bus\": \"virtio\", \"nextBoot\": bool}")
+            let body = try await RequestBody.decode(DiskAddRequest.self, request, context, hint: "send {\"sizeMiB\": N, \"directory\": \"/abs/dir\", \"bus\": \"virtio\", \"nextBoot\": bool}; see docs/api.md")
             return try await monitor.addDisk(vm: try context.parameters.require("vm"), body)
         }
         router.delete("/v1/vms/:vm/hardware/disks/:target") { request, context in
@@ -26,26 +25,16 @@ enum HardwareRoutes {
                                                 nextBoot: flag(q.get("nextBoot")), deleteFile: flag(q.get("deleteFile")))
         }
         router.post("/v1/vms/:vm/hardware/disks/:target/grow") { request, context in
-            let body = try await decode(DiskGrowRequest.self, request, context, "{\"sizeMiB\": N} (the new total size)")
+            let body = try await RequestBody.decode(DiskGrowRequest.self, request, context, hint: "send {\"sizeMiB\": N} (the new total size); see docs/api.md")
             return try await monitor.growDisk(vm: try context.parameters.require("vm"), target: try context.parameters.require("target"), body)
         }
         router.post("/v1/vms/:vm/hardware/nics") { request, context in
-            let body = try await decode(NICAddRequest.self, request, context,
-                                        "{\"kind\": \"user|network|bridge\", \"source\": NAME, \"mac\": MAC, \"model\": \"virtio\", \"nextBoot\": bool}")
+            let body = try await RequestBody.decode(NICAddRequest.self, request, context, hint: "send {\"kind\": \"user|network|bridge\", \"source\": NAME, \"mac\": MAC, \"model\": \"virtio\", \"nextBoot\": bool}; see docs/api.md")
             return try await monitor.addNIC(vm: try context.parameters.require("vm"), body)
         }
         router.delete("/v1/vms/:vm/hardware/nics/:mac") { request, context in
             try await monitor.removeNIC(vm: try context.parameters.require("vm"), mac: try context.parameters.require("mac"),
                                         nextBoot: flag(request.uri.queryParameters.get("nextBoot")))
-        }
-    }
-
-    private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BasicRequestContext,
-                                             _ shape: String) async throws -> T {
-        do {
-            return try await request.decode(as: T.self, context: context)
-        } catch {
-            throw APIError.badRequest("the body is not valid: \(error)", hint: "send \(shape); see docs/api.md")
         }
     }
 

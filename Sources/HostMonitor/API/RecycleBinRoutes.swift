@@ -5,11 +5,11 @@ import Hummingbird
 enum RecycleBinRoutes {
     static func add(to router: Router<BasicRequestContext>, monitor: MonitorService) {
         router.post("/v1/vms/:vm/recycle") { request, context in
-            let body = try await decode(RecycleRequest.self, request, context, hint: "send {\"withDisks\": bool, \"force\": bool}")
+            let body = try await RequestBody.decode(RecycleRequest.self, request, context, hint: "send {\"withDisks\": bool, \"force\": bool}")
             return try await monitor.recycle(vm: try context.parameters.require("vm"), body)
         }
         router.post("/v1/vms/:vm/destroy") { request, context in
-            let body = try await decode(DestroyRequest.self, request, context, hint: "send {\"deleteDisks\": bool, \"wipe\": bool, \"force\": bool}")
+            let body = try await RequestBody.decode(DestroyRequest.self, request, context, hint: "send {\"deleteDisks\": bool, \"wipe\": bool, \"force\": bool}")
             let vm = try context.parameters.require("vm")
             // A wipe is a long operation: its OperationInfo instead of the result.
             if body.wipe == true { return try await monitor.destroyVMWiping(vm: vm, body).response(from: request, context: context) }
@@ -17,25 +17,14 @@ enum RecycleBinRoutes {
         }
         router.get("/v1/recycle-bin") { _, _ in try monitor.recycleBin() }
         router.post("/v1/recycle-bin/:entry/restore") { request, context in
-            let body = try await decode(RestoreRequest.self, request, context, hint: "send {} or {\"name\": \"NEWNAME\"}")
+            let body = try await RequestBody.decode(RestoreRequest.self, request, context, hint: "send {} or {\"name\": \"NEWNAME\"}")
             return try await monitor.restore(try context.parameters.require("entry"), body)
         }
         router.post("/v1/recycle-bin/:entry/purge") { request, context in
-            let body = try await decode(PurgeRequest.self, request, context, hint: "send {} or {\"wipe\": true}")
+            let body = try await RequestBody.decode(PurgeRequest.self, request, context, hint: "send {} or {\"wipe\": true}")
             let entry = try context.parameters.require("entry")
             if body.wipe == true { return try await monitor.purgeWiping(entry).response(from: request, context: context) }
             return try await monitor.purge(entry, body).response(from: request, context: context)
-        }
-    }
-
-    /// These bodies decide what is deleted: a body that does not parse is
-    /// refused, never read as "no options".
-    private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BasicRequestContext,
-                                             hint: String) async throws -> T {
-        do {
-            return try await request.decode(as: type, context: context)
-        } catch {
-            throw APIError.badRequest("the body is not valid for this request: \(error)", hint: hint)
         }
     }
 }
