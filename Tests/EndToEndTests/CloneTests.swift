@@ -90,6 +90,63 @@ struct CloneTests {
         }
     }
 
+    /// A shut-off VM is frozen once (vigild writes its overlay and
+    /// redefines it, no snapshot job); cloning it again before it runs
+    /// shares the same base, so a golden VM's chain does not grow per clone.
+    @Test func shutOffVMLinkedClonedTwiceSharesOneBaseUntilItRunsAgain() async throws {
+        let s = try await ProtectionTests.protectedGuest()
+        let names = ["a", "b", "c"].map { s.guest.name + "-l" + $0 }
+        defer {
+            for n in names {
+                if let d = try? s.conn.domain(named: n) { try? d.destroy(); try? d.undefine() }
+            }
+            s.remove()
+        }
+        let original = s.guest.diskPath
+        let marker = "golden-\(UUID().uuidString.prefix(8))"
+        #expect(try s.guest.run("echo \(marker) > /data/marker && sync").status == 0)
+        #expect(try s.daemon.vigil(["vm", "poweroff", s.guest.name, "--force"]).status == 0)
+        try await s.daemon.waitUntil("source shut off") { try s.guest.domain.state().state == .shutoff }
+
+        let first = try Self.operation(try s.daemon.vigil(["vm", "clone", s.guest.name, names[0], "--linked", "--json"]))
+        #expect(first.state == .succeeded, "\(first)")
+        let top = try DomainDefinitionProbe.diskPath(try s.guest.domain.xml())
+        #expect(try top != original && Self.backing(top) == original, "the source moved onto an overlay")
+        #expect(try Self.backing(s.guest.directory.path + "/\(names[0])-vda.qcow2") == original)
+        var st = stat()
+        #expect(stat(original, &st) == 0 && st.st_mode & 0o222 == 0, "the shared base is read-only")
+        #expect(try ProcessRunner.run(["qemu-img", "check", top]).status == 0)
+
+        let second = try Self.operation(try s.daemon.vigil(["vm", "clone", s.guest.name, names[1], "--linked", "--json"]))
+        #expect(second.state == .succeeded, "\(second)")
+        #expect(try DomainDefinitionProbe.diskPath(try s.guest.domain.xml()) == top, "the source did not move again")
+        let secondDisk = s.guest.directory.path + "/\(names[1])-vda.qcow2"
+        #expect(try Self.backing(secondDisk) == original, "the second clone shares the same base")
+        #expect(!second.notes.contains { $0.contains("new overlays") }, "\(second.notes)")
+        #expect(try ProcessRunner.run(["qemu-img", "compare", top, secondDisk]).status == 0, "the clone sees the source's data")
+
+        // Once the source has run, its overlay holds data: the next clone freezes it in turn.
+        #expect(try s.daemon.vigil(["vm", "start", s.guest.name]).status == 0)
+        try await s.daemon.waitUntil("agent alive again") { try s.daemon.agentStatus(s.guest.name)?.state == .alive }
+        try s.guest.waitForShell()
+        #expect(try s.guest.run("echo later > /data/later && sync").status == 0)
+        #expect(try s.daemon.vigil(["vm", "poweroff", s.guest.name, "--force"]).status == 0)
+        try await s.daemon.waitUntil("source shut off") { try s.guest.domain.state().state == .shutoff }
+        let third = try Self.operation(try s.daemon.vigil(["vm", "clone", s.guest.name, names[2], "--linked", "--json"]))
+        #expect(third.state == .succeeded, "\(third)")
+        let newTop = try DomainDefinitionProbe.diskPath(try s.guest.domain.xml())
+        #expect(try newTop != top && Self.backing(newTop) == top)
+        #expect(try Self.backing(s.guest.directory.path + "/\(names[2])-vda.qcow2") == top)
+
+        // The newest clone boots with the data written before and after the first clone.
+        #expect(try s.daemon.vigil(["vm", "start", names[2]]).status == 0)
+        try await s.daemon.waitUntil("agent alive in \(names[2])") { try s.daemon.agentStatus(names[2])?.state == .alive }
+        let socket = try Self.controlSocket(try s.conn.domain(named: names[2]))
+        try await Self.waitForShell(socket)
+        #expect(try Self.run(socket, "cat /data/marker /data/later").stdout.contains("\(marker)\nlater"))
+        #expect(try s.daemon.vigil(["vm", "poweroff", names[2], "--force"]).status == 0)
+    }
+
     @Test func killedVigildMidCloneIsRolledBackAtRestartAndCancelRemovesThePartialCopy() async throws {
         let conn = try Connection(uri: "qemu:///system")
         let dir = try TemporaryDirectory("vc")

@@ -100,7 +100,7 @@ struct DomainDefinition {
         // After <type> (and kernel/initrd/cmdline, which libvirt orders itself).
         for dev in devices {
             let boot = XMLElement(name: "boot")
-            if let attr = XMLNode.attribute(withName: "dev", stringValue: dev) as? XMLNode { boot.addAttribute(attr) }
+            Self.setAttribute(boot, "dev", dev)
             os.addChild(boot)
         }
     }
@@ -117,11 +117,7 @@ struct DomainDefinition {
         for path in ["/domain/memory", "/domain/currentMemory"] {
             guard let e = first(path) else { continue }
             e.stringValue = "\(Int64(mib) * 1024)"
-            if let unit = e.attribute(forName: "unit") {
-                unit.stringValue = "KiB"
-            } else if let unit = XMLNode.attribute(withName: "unit", stringValue: "KiB") as? XMLNode {
-                e.addAttribute(unit)
-            }
+            Self.setAttribute(e, "unit", "KiB")
         }
     }
 
@@ -160,16 +156,7 @@ struct DomainDefinition {
         for path in ["/domain/devices/*/alias", "/domain/devices/interface/target", "/domain/seclabel"] {
             for e in all(path) { e.detach() }
         }
-        for d in all("/domain/devices/disk") {
-            guard let target = d.elements(forName: "target").first?.attribute(forName: "dev")?.stringValue,
-                  let path = newPaths[target] else { continue }
-            d.elements(forName: "source").first?.attribute(forName: "file")?.stringValue = path
-            if let driver = d.elements(forName: "driver").first {
-                driver.attribute(forName: "type")?.stringValue = "qcow2"
-            }
-            // libvirt re-reads the new image's own backing chain.
-            for b in d.elements(forName: "backingStore") { b.detach() }
-        }
+        setDiskImages(newPaths)
         for device in all("/domain/devices/*") {
             let kind = device.name ?? ""
             guard ["serial", "console", "channel", "parallel"].contains(kind) else { continue }
@@ -195,6 +182,26 @@ struct DomainDefinition {
         }
     }
 
+    /// Points the disks named in `newPaths` (target → file) at new qcow2 images.
+    mutating func setDiskImages(_ newPaths: [String: String]) {
+        for d in all("/domain/devices/disk") {
+            guard let target = d.elements(forName: "target").first?.attribute(forName: "dev")?.stringValue,
+                  let path = newPaths[target] else { continue }
+            d.elements(forName: "source").first?.attribute(forName: "file")?.stringValue = path
+            if let driver = d.elements(forName: "driver").first {
+                Self.setAttribute(driver, "type", "qcow2")
+            } else {
+                // Without a driver type libvirt would read the qcow2 as raw.
+                let driver = XMLElement(name: "driver")
+                Self.setAttribute(driver, "name", "qemu")
+                Self.setAttribute(driver, "type", "qcow2")
+                d.insertChild(driver, at: 0)
+            }
+            // libvirt re-reads the new image's own backing chain.
+            for b in d.elements(forName: "backingStore") { b.detach() }
+        }
+    }
+
     /// The old VM's name in a path becomes the new one's; otherwise the new
     /// name is put in front of the file name.
     static func uniquePath(_ path: String, oldName: String, newName: String) -> String {
@@ -203,6 +210,14 @@ struct DomainDefinition {
         let renamed = !oldName.isEmpty && file.contains(oldName)
             ? file.replacingOccurrences(of: oldName, with: newName) : "\(newName)-\(file)"
         return url.deletingLastPathComponent().appendingPathComponent(renamed).path
+    }
+
+    private static func setAttribute(_ e: XMLElement, _ name: String, _ value: String) {
+        if let a = e.attribute(forName: name) {
+            a.stringValue = value
+        } else if let a = XMLNode.attribute(withName: name, stringValue: value) as? XMLNode {
+            e.addAttribute(a)
+        }
     }
 
     private func set(_ path: String, _ value: String) {

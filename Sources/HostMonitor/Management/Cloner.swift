@@ -48,27 +48,93 @@ struct Cloner: Sendable {
             + "change them before both are on the same network, or their addresses may conflict"
     }
 
+    /// Makes the clone's overlays on read-only bases. A disk whose image is
+    /// still an empty overlay on a read-only base (a shut-off VM that was
+    /// linked-cloned before and has not run since) shares that base at once,
+    /// so cloning one golden VM many times does not deepen its chain. Other
+    /// disks are frozen first: the source moves onto fresh overlays.
     private func link(_ plan: Plan, _ ctx: OperationContext) async throws {
-        let source = plan.source
-        // The source moves onto fresh overlays; its current images become the shared, read-only bases.
-        let overlays = plan.disks.map { d -> (String, String) in
-            let dir = URL(fileURLWithPath: d.from).deletingLastPathComponent().path
-            return (d.target, "\(dir)/\(source.name)-\(d.target)-\(ctx.id).qcow2")
+        var bases = plan.disks
+        var freeze: [DiskCopier.Copy] = []
+        for (i, d) in plan.disks.enumerated() {
+            if !plan.running, let base = try Self.frozenBase(under: d) {
+                (bases[i].from, bases[i].format) = base
+            } else {
+                freeze.append(d)
+            }
         }
-        let snapshotDisks = overlays.map { "<disk name='\($0.0)' snapshot='external'><driver type='qcow2'/><source file='\(XMLEscape.text($0.1))'/></disk>" }
+        if !freeze.isEmpty {
+            try ctx.checkCancelled()
+            ctx.progress(0.1, "moving \(plan.source.name) onto overlays")
+            let overlays = Dictionary(uniqueKeysWithValues: freeze.map { d in
+                let dir = URL(fileURLWithPath: d.from).deletingLastPathComponent().path
+                return (d.target, "\(dir)/\(plan.source.name)-\(d.target)-\(ctx.id).qcow2")
+            })
+            if plan.running {
+                try await snapshot(plan, overlays)
+            } else {
+                try await redefine(plan, freeze, overlays, ctx)
+            }
+            ctx.note("\(plan.source.name) now writes to new overlays (\(overlays.values.sorted().joined(separator: ", "))) over its former images, which are now read-only bases shared with the clone")
+            for d in freeze {
+                // QEMU opens backing files read-only; the mode keeps other tools from writing to a shared base.
+                chmod(d.from, 0o444)
+            }
+        }
+        try await copier.overlay(bases, ctx, range: 0.1...0.9)
+    }
+
+    /// The read-only base (and its format) under `d`'s image when that image
+    /// is an overlay holding no data of its own.
+    static func frozenBase(under d: DiskCopier.Copy) throws -> (String, String)? {
+        guard d.format == "qcow2", let h = try QCOW2.header(d.from), let backing = h.backingFile,
+              let format = h.backingFormat, ["qcow2", "raw"].contains(format) else { return nil }
+        let base = backing.hasPrefix("/") ? backing
+            : URL(fileURLWithPath: d.from).deletingLastPathComponent().appendingPathComponent(backing).path
+        var st = stat()
+        guard stat(base, &st) == 0, st.st_mode & 0o222 == 0, try QCOW2.isEmpty(d.from, h) else { return nil }
+        return (base, format)
+    }
+
+    /// A running source: libvirt's external disk-only snapshot switches QEMU
+    /// onto the overlays live.
+    private func snapshot(_ plan: Plan, _ overlays: [String: String]) async throws {
+        let source = plan.source
+        let snapshotDisks = overlays.sorted { $0.key < $1.key }.map {
+            "<disk name='\($0.key)' snapshot='external'><driver type='qcow2'/><source file='\(XMLEscape.text($0.value))'/></disk>"
+        }
         // Every other disk (CD-ROMs, shared disks) is left as it is.
-        let cloned = Set(plan.disks.map(\.target))
-        let untouched = try DomainDefinition(xml: plan.definition).disks.filter { !cloned.contains($0.target) }
+        let untouched = try DomainDefinition(xml: plan.definition).disks.filter { overlays[$0.target] == nil }
             .map { "<disk name='\($0.target)' snapshot='no'/>" }
         let xml = "<domainsnapshot><disks>\((snapshotDisks + untouched).joined())</disks></domainsnapshot>"
-        try ctx.checkCancelled()
-        ctx.progress(0.1, "moving \(source.name) onto overlays")
         try await copier.executor.run { try source.createExternalDiskSnapshot(xml: xml) }
-        ctx.note("\(source.name) now writes to new overlays (\(overlays.map(\.1).joined(separator: ", "))) over its former images, which are now read-only bases shared with the clone")
-        for d in plan.disks {
-            // QEMU opens backing files read-only; the mode keeps other tools from writing to a shared base.
-            chmod(d.from, 0o444)
+    }
+
+    /// A shut-off source: what libvirt's snapshot would do, without its
+    /// qemu-img run: write the overlays, then point the definition at them.
+    /// An overlay the source does not use by then is removed on rollback;
+    /// once defined it is the source's and stays.
+    private func redefine(_ plan: Plan, _ freeze: [DiskCopier.Copy], _ overlays: [String: String],
+                          _ ctx: OperationContext) async throws {
+        let source = plan.source
+        for d in freeze {
+            guard let overlay = overlays[d.target] else { continue }
+            try ctx.willDo(.removeFileUnlessUsed(path: overlay, domainUUID: source.uuid, uri: plan.sourceURI))
+            try await DiskImage.createOverlay(overlay, backing: d.from, backingFormat: d.format, virtualSize: d.virtualSize)
         }
-        try await copier.overlay(plan.disks, ctx, range: 0.1...0.9)
+        try await copier.executor.run {
+            var def = try DomainDefinition(xml: try source.xml([.inactive, .secure]))
+            def.setDiskImages(overlays)
+            try source.connection.define(xml: def.xml)
+            // Started in the meantime on its former images? Then they are not
+            // frozen, and the clone must not be made on them.
+            if try source.isActive {
+                let running = DomainDefinition.diskFiles(in: try source.xml([])).map(\.path)
+                guard overlays.values.allSatisfy(running.contains) else {
+                    throw APIError.conflict("\(source.name) was started while it was being cloned",
+                                            hint: "shut it off and clone again, or clone it running")
+                }
+            }
+        }
     }
 }

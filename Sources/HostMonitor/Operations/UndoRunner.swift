@@ -10,6 +10,15 @@ struct UndoRunner: Sendable {
         switch step {
         case .removeFile(let path):
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        case .removeFileUnlessUsed(let path, let uuid, let uri):
+            let used = try await executor.run { () throws -> Bool in
+                let conn = try Connection(uri: uri)
+                defer { conn.close() }
+                guard let dom = try? conn.domain(uuid: uuid) else { return false }
+                let xmls = [try dom.xml([.inactive])] + (try dom.isActive ? [try dom.xml([])] : [])
+                return xmls.contains { DomainDefinition.diskFiles(in: $0).contains { $0.path == path } }
+            }
+            if !used && FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         case .moveBack(let from, let to):
             if FileManager.default.fileExists(atPath: from) && !FileManager.default.fileExists(atPath: to) {
                 try FileManager.default.moveItem(atPath: from, toPath: to)

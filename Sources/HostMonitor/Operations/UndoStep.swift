@@ -6,6 +6,9 @@ import Foundation
 enum UndoStep: Codable, Sendable, Equatable {
     /// A file the operation creates (a new disk, a partial export).
     case removeFile(path: String)
+    /// A file made for an existing domain (a source VM's new overlay):
+    /// removed unless that domain's definition uses it by now.
+    case removeFileUnlessUsed(path: String, domainUUID: String, uri: String)
     /// A domain the operation defines, by the UUID it was given up front.
     case undefineDomain(uuid: String, uri: String)
     /// A helper process (qemu-img, tar) that may outlive a killed vigild;
@@ -31,6 +34,7 @@ extension UndoStep {
     var summary: String {
         switch self {
         case .removeFile(let path): "remove \(path)"
+        case .removeFileUnlessUsed(let path, let uuid, _): "remove \(path) unless \(uuid) uses it"
         case .undefineDomain(let uuid, let uri): "undefine \(uuid) on \(uri)"
         case .killProcess(let pid, let marker): "stop process \(pid) (\(marker))"
         case .abortJob(let uuid, _): "abort the block job of \(uuid)"

@@ -74,7 +74,7 @@ struct DiskCopier: Sendable {
         for (i, d) in disks.enumerated() {
             try ctx.checkCancelled()
             try ctx.willCreate(file: d.to)
-            try await DiskImage.createOverlay(d.to, backing: d.from, backingFormat: d.format)
+            try await DiskImage.createOverlay(d.to, backing: d.from, backingFormat: d.format, virtualSize: d.virtualSize)
             ctx.progress(range.lowerBound + Double(i + 1) / Double(disks.count) * (range.upperBound - range.lowerBound),
                          "overlay for \(d.target)")
         }

@@ -65,9 +65,31 @@ enum DiskImage {
         }
     }
 
-    /// A qcow2 overlay whose reads fall through to `backing` (a linked clone's disk).
-    static func createOverlay(_ path: String, backing: String, backingFormat: String) async throws {
-        _ = try await qemuImg(["create", "-q", "-f", "qcow2", "-F", backingFormat, "-b", backing, path])
+    /// A qcow2 overlay whose reads fall through to `backing` (a linked
+    /// clone's disk), `virtualSize` bytes big or the base's size if larger
+    /// (0: the base's size).
+    /// On qcow2 and raw bases it is written in-process (`QCOW2`), a
+    /// hundredth of qemu-img's time; other formats go through qemu-img.
+    static func createOverlay(_ path: String, backing: String, backingFormat: String, virtualSize: Int64 = 0) async throws {
+        guard virtualSize > 0, ["qcow2", "raw"].contains(backingFormat) else {
+            var args = ["create", "-q", "-f", "qcow2", "-F", backingFormat, "-b", backing, path]
+            if virtualSize > 0 { args.append("\(virtualSize)") }
+            _ = try await qemuImg(args)
+            return
+        }
+        // What qemu-img checks first: the base is there and is what it is said to be.
+        guard access(backing, R_OK) == 0 else {
+            throw Failure(description: "cannot use \(backing) as a base: \(String(cString: strerror(errno)))")
+        }
+        var baseSize = FileFacts.size(backing)
+        if backingFormat == "qcow2" {
+            guard let h = try QCOW2.header(backing) else {
+                throw Failure(description: "cannot use \(backing) as a qcow2 base: it is not a qcow2 image")
+            }
+            baseSize = h.virtualSize
+        }
+        // Never smaller than the base (a stale size must not hide its end).
+        try QCOW2.createOverlay(path, backing: backing, backingFormat: backingFormat, virtualSize: max(virtualSize, baseSize))
     }
 
     static func resize(_ path: String, sizeBytes: Int64) async throws {

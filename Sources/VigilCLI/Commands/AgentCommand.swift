@@ -6,7 +6,7 @@ struct AgentCommand: AsyncParsableCommand {
         commandName: "agent", abstract: "The vigil-agent inside each guest.", subcommands: [Status.self, Repo.self, Upgrade.self, Keygen.self, Sign.self])
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show each guest agent's state and last heartbeat.")
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Show each guest agent's state and last heartbeat.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Only this VM (name or UUID).") var vm: String?
 

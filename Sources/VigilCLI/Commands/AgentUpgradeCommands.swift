@@ -7,10 +7,11 @@ extension AgentCommand {
     /// `vigil agent repo add|list`: vigild's store of agent builds.
     struct Repo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "repo",
             abstract: "vigild's repository of signed vigil-agent builds.", subcommands: [Add.self, List.self])
 
         struct Add: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Add a signed package (made with 'vigil agent sign').")
+            static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a signed package (made with 'vigil agent sign').")
             @OptionGroup var global: GlobalOptions
             @Argument(help: "The .vpkg file.") var file: String
 
@@ -25,7 +26,7 @@ extension AgentCommand {
         }
 
         struct List: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the builds vigild can install.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List the builds vigild can install.")
             @OptionGroup var global: GlobalOptions
 
             func run() async throws {
@@ -45,6 +46,7 @@ extension AgentCommand {
     /// `vigil agent upgrade VM | --all [--batch N]`.
     struct Upgrade: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "upgrade",
             abstract: "Upgrade guest agents to the newest build in the repository.",
             discussion: """
                 The agent checks the package's hash and signature, runs the new build on trial \
@@ -89,6 +91,7 @@ extension AgentCommand {
     /// `vigil agent keygen`: a signing key pair for release builds.
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "keygen",
             abstract: "Make an Ed25519 key pair for signing agent builds.",
             discussion: "Writes FILE (private: keep it off the hosts) and FILE.pub (install it in guests as /etc/vigil/agent-trust.pub, and give it to vigild --agent-trust-key).")
         @Option(help: "Private key file to create.") var out: String
@@ -107,7 +110,7 @@ extension AgentCommand {
 
     /// `vigil agent sign`: turns a release build into a signed package.
     struct Sign: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Sign a vigil-agent binary into a package for 'vigil agent repo add'.")
+        static let configuration = CommandConfiguration(commandName: "sign", abstract: "Sign a vigil-agent binary into a package for 'vigil agent repo add'.")
         @Option(help: "Private key from 'vigil agent keygen'.") var key: String
         @Option(help: "The build's version (what 'vigil-agent --version' prints).") var version: String
         @Option(help: "Architecture the build runs on (uname -m).") var arch = "x86_64"

@@ -8,7 +8,7 @@ struct BinCommand: AsyncParsableCommand {
         subcommands: [List.self, Restore.self, Purge.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the VMs in the recycle bin.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the VMs in the recycle bin.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
@@ -27,6 +27,7 @@ struct BinCommand: AsyncParsableCommand {
 
     struct Restore: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "restore",
             abstract: "Define a deleted VM again, with its disks back where they were.",
             discussion: "Refused when a VM of that name exists by now (use --name) or a file has taken a disk's old place.")
         @OptionGroup var global: GlobalOptions
@@ -43,7 +44,7 @@ struct BinCommand: AsyncParsableCommand {
     }
 
     struct Purge: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete an entry and its binned disks for good.")
+        static let configuration = CommandConfiguration(commandName: "purge", abstract: "Delete an entry and its binned disks for good.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Entry id, or the VM's name or UUID.") var entry: String
         @Flag(help: "Zero-fill the disk images before deleting them.") var wipe = false

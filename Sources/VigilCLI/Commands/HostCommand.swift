@@ -6,7 +6,7 @@ struct HostCommand: AsyncParsableCommand {
         commandName: "host", abstract: "This hypervisor host.", subcommands: [Info.self])
 
     struct Info: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the host vigild runs on.")
+        static let configuration = CommandConfiguration(commandName: "info", abstract: "Show the host vigild runs on.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {

@@ -13,7 +13,7 @@ struct OperationCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Cancel.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List recent operations, newest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List recent operations, newest first.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
@@ -28,7 +28,7 @@ struct OperationCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one operation; --wait follows it to the end.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one operation; --wait follows it to the end.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Operation id (from 'vigil op list').") var id: String
         @Flag(help: "Follow it until it ends (exit status 1 unless it succeeded).") var wait = false
@@ -44,7 +44,7 @@ struct OperationCommand: AsyncParsableCommand {
     }
 
     struct Cancel: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a running operation; what it made so far is removed.")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a running operation; what it made so far is removed.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Operation id.") var id: String
 

@@ -9,6 +9,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "set",
             abstract: "Set a VM's crash policy (kept in its libvirt metadata).",
             discussion: """
                 Unset options keep the VM's current values. Setting a policy also adds what protection \
@@ -52,7 +53,7 @@ struct PolicyCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a VM's crash policy.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a VM's crash policy.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "VM name or UUID.") var vm: String
 

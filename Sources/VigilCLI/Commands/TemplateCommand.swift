@@ -19,7 +19,7 @@ struct TemplateCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List templates.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List templates.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
@@ -34,7 +34,7 @@ struct TemplateCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a template, its checksums and its linked clones.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a template, its checksums and its linked clones.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Template name.") var name: String
 
@@ -50,6 +50,7 @@ struct TemplateCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Make a template from a VM (a copy; --convert turns the shut-off VM itself into the template).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Template name.") var name: String
@@ -66,6 +67,7 @@ struct TemplateCommand: AsyncParsableCommand {
 
     struct Deploy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "deploy",
             abstract: "Make a VM from a template (checksums verified first; new name, UUID and MACs).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Template name.") var template: String
@@ -84,7 +86,7 @@ struct TemplateCommand: AsyncParsableCommand {
     }
 
     struct Edit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a template's CPUs, memory, description; grow or add disks.")
+        static let configuration = CommandConfiguration(commandName: "edit", abstract: "Change a template's CPUs, memory, description; grow or add disks.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Template name.") var name: String
         @Option(help: "vCPUs.") var vcpus: Int?
@@ -108,7 +110,7 @@ struct TemplateCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a template (refused while linked clones use it).")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a template (refused while linked clones use it).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Template name.") var name: String
 
@@ -120,7 +122,7 @@ struct TemplateCommand: AsyncParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check a template's images against their recorded checksums.")
+        static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check a template's images against their recorded checksums.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Template name.") var name: String
 
@@ -131,7 +133,7 @@ struct TemplateCommand: AsyncParsableCommand {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a template to one archive file (on vigild's host).")
+        static let configuration = CommandConfiguration(commandName: "export", abstract: "Write a template to one archive file (on vigild's host).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Template name.") var name: String
         @Argument(help: "The archive to write (must not exist).") var file: String
@@ -144,7 +146,7 @@ struct TemplateCommand: AsyncParsableCommand {
     }
 
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Import a template archive made by 'vigil template export' (checksums verified).")
+        static let configuration = CommandConfiguration(commandName: "import", abstract: "Import a template archive made by 'vigil template export' (checksums verified).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The archive (on vigild's host).") var file: String
         @Option(help: "Name it this instead of its own name.") var name: String?

@@ -5,6 +5,7 @@ import Foundation
 extension VMCommand {
     struct Clone: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "clone",
             abstract: "Clone a VM (full or linked; shut off or running; here or on another host).",
             discussion: """
                 A full clone copies every disk (qemu-img convert; a running VM is copied by a \

@@ -9,7 +9,7 @@ struct VMCommand: AsyncParsableCommand {
                        Delete.self, Destroy.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List VMs with their state and agent status.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List VMs with their state and agent status.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {

@@ -5,6 +5,7 @@ import Foundation
 extension VMCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Create a VM from parameters (new qcow2 disks, NICs, boot order).",
             discussion: """
                 The VM gets what Vigil's protection needs: a pvpanic device, on_crash=preserve, \

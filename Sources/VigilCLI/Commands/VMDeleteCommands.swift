@@ -5,6 +5,7 @@ import Foundation
 extension VMCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "delete",
             abstract: "Delete a VM to the recycle bin (restorable with 'vigil bin restore').",
             discussion: """
                 The VM's definition is kept in vigild's state and the VM is undefined. With --with-disks, \
@@ -33,6 +34,7 @@ extension VMCommand {
 
     struct Destroy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "destroy",
             abstract: "Delete a VM permanently (no recycle bin).",
             discussion: """
                 Undefines the VM (with its snapshot metadata and saved memory). With --delete-disks its own \

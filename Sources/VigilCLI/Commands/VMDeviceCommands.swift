@@ -6,12 +6,13 @@ import NIOHTTP1
 extension VMCommand {
     struct Disk: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "disk",
             abstract: "Add, remove or grow a VM's disks.",
             discussion: "virtio disks change online in a running VM; other buses only take effect at the next boot.",
             subcommands: [Add.self, Remove.self, Grow.self])
 
         struct Add: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Add a new qcow2 disk (file VM-TARGET.qcow2 in --dir).")
+            static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a new qcow2 disk (file VM-TARGET.qcow2 in --dir).")
             @OptionGroup var global: GlobalOptions
             @Argument(help: "VM name or UUID.") var vm: String
             @Argument(help: "Size: N (MiB), NM or NG.") var size: String
@@ -27,7 +28,7 @@ extension VMCommand {
         }
 
         struct Remove: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Remove a disk; its file is kept unless --delete-file.")
+            static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a disk; its file is kept unless --delete-file.")
             @OptionGroup var global: GlobalOptions
             @Argument(help: "VM name or UUID.") var vm: String
             @Argument(help: "The disk's target, e.g. vdb.") var target: String
@@ -42,6 +43,7 @@ extension VMCommand {
 
         struct Grow: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "grow",
                 abstract: "Grow a disk to a new total size (online for virtio disks; offline with qemu-img when the VM is off).")
             @OptionGroup var global: GlobalOptions
             @Argument(help: "VM name or UUID.") var vm: String
@@ -61,7 +63,7 @@ extension VMCommand {
             subcommands: [Add.self, Remove.self])
 
         struct Add: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Add a NIC: user, network=NAME or bridge=NAME.")
+            static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a NIC: user, network=NAME or bridge=NAME.")
             @OptionGroup var global: GlobalOptions
             @Argument(help: "VM name or UUID.") var vm: String
             @Argument(help: "user, network=NAME or bridge=NAME.") var attachment: String
@@ -78,7 +80,7 @@ extension VMCommand {
         }
 
         struct Remove: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Remove the NIC with this MAC address.")
+            static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove the NIC with this MAC address.")
             @OptionGroup var global: GlobalOptions
             @Argument(help: "VM name or UUID.") var vm: String
             @Argument(help: "The NIC's MAC address.") var mac: String

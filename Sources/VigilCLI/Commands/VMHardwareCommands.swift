@@ -6,6 +6,7 @@ import NIOHTTP1
 extension VMCommand {
     struct Hardware: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "hardware",
             abstract: "Show a VM's vCPUs, memory, disks and NICs: next boot, running, and what the guest sees (from its agent).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "VM name or UUID.") var vm: String
@@ -64,6 +65,7 @@ extension VMCommand {
 
     struct Memory: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "memory",
             abstract: "Set the memory size (e.g. 512M, 2G).",
             discussion: """
                 A running VM with a memory balloon changes at once within its maximum. Above the maximum, \

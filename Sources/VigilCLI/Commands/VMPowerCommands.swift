@@ -29,14 +29,14 @@ extension PowerCommand {
 
 extension VMCommand {
     struct Start: PowerCommand {
-        static let configuration = CommandConfiguration(abstract: "Start a shut-off VM.")
+        static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a shut-off VM.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "VM name or UUID.") var vm: String
         var action: PowerAction { .start }
     }
 
     struct Shutdown: PowerCommand {
-        static let configuration = CommandConfiguration(abstract: "Ask the guest to shut down (ACPI power button, or its agent).")
+        static let configuration = CommandConfiguration(commandName: "shutdown", abstract: "Ask the guest to shut down (ACPI power button, or its agent).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "VM name or UUID.") var vm: String
         @Flag(help: "Through the guest agent's qemu-guest-agent channel instead of ACPI.") var agent = false
@@ -44,7 +44,7 @@ extension VMCommand {
     }
 
     struct Poweroff: PowerCommand {
-        static let configuration = CommandConfiguration(abstract: "Pull the plug at once (needs --force: the guest loses unsaved data).")
+        static let configuration = CommandConfiguration(commandName: "poweroff", abstract: "Pull the plug at once (needs --force: the guest loses unsaved data).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "VM name or UUID.") var vm: String
         @Flag(help: "Yes, power it off without asking the guest.") var force = false
@@ -84,7 +84,7 @@ extension VMCommand {
     }
 
     struct Autostart: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start the VM when the host (libvirtd) starts: on or off.")
+        static let configuration = CommandConfiguration(commandName: "autostart", abstract: "Start the VM when the host (libvirtd) starts: on or off.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "VM name or UUID.") var vm: String
         @Argument(help: "on or off.") var setting: Setting

@@ -5,6 +5,7 @@ import Foundation
 extension VMCommand {
     struct Settings: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "settings",
             abstract: "Show or change a VM's settings.",
             discussion: """
                 Without options, shows them all. Display name, description and I/O weight are libvirt's own \

@@ -5,6 +5,7 @@ import Foundation
 extension VMCommand {
     struct Time: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "time",
             abstract: "Show a guest's clock offset from the host, or sync it now.",
             discussion: """
                 The offset is measured over the agent channel NTP-style (the quickest of five \
