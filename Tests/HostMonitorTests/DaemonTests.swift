@@ -27,6 +27,28 @@ import TestSupport
         #expect(daemon.stop() == 0)
     }
 
+    /// Names defined outside Vigil may hold characters that mean something
+    /// in a URL: the CLI escapes them and vigild decodes them, in paths and
+    /// in queries alike.
+    @Test func vmNamesWithURLReservedCharactersReachVigild() throws {
+        let dir = try TemporaryDirectory("vn")
+        defer { dir.remove() }
+        let name = "web 01#x?y%z+w"
+        try FakeNode.write(to: dir.path + "/node.xml", domains: [(name, "7f1c0000-0000-4000-8000-0000000000aa", nil)])
+        let daemon = try DaemonProcess(connect: "test://\(dir.path)/node.xml", directory: dir)
+        defer { daemon.stop() }
+        let set = try daemon.vigil(["vm", "settings", name, "--display-name", "Web front"])
+        #expect(set.status == 0, "\(set.stderr)")
+        let shown = try daemon.vigil(["vm", "settings", name, "--json"])
+        #expect(shown.status == 0 && shown.stdout.contains("Web front"), "\(shown.stdout) \(shown.stderr)")
+        let events = try daemon.events(vm: name)
+        #expect(!events.isEmpty && events.allSatisfy { $0.vmName == name }, "\(events)")
+        // A raw '%' that is no escape is refused with what to do.
+        let raw = try ProcessRunner.run(["/bin/sh", "-c",
+                                         "printf '%s\\r\\n\\r\\n' 'GET /v1/vms/bad%zz/settings HTTP/1.0' | socat - UNIX-CONNECT:\(daemon.socketPath)"])
+        #expect(raw.stdout.contains("percent-escaped"), "\(raw.stdout)")
+    }
+
     @Test func hostInfoDescribesTheConnection() throws {
         let dir = try TemporaryDirectory("vd")
         defer { dir.remove() }

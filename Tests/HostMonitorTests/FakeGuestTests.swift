@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 
@@ -40,17 +41,29 @@ import TestSupport
 
     static func beat(_ seq: UInt64) -> [UInt8] { AgentCodec.encode(.heartbeat(.init(seq: seq, uptimeMs: seq &* 200))) }
 
-    /// Heartbeats every 200 ms in the background until cancelled.
-    static func heartbeating(_ ch: FakeChannel) -> Task<Void, Never> {
-        Task {
-            var seq: UInt64 = 1
-            while !Task.isCancelled {
-                ch.send(beat(seq))
-                seq += 1
-                try? await Task.sleep(for: .milliseconds(200))
+    /// Heartbeats every 200 ms until cancelled, from a thread of its own: a
+    /// task on the shared cooperative pool can be starved for longer than
+    /// the 600 ms window by other suites' blocking waits on 2 cores, which
+    /// would look to vigild like a hung guest.
+    final class Heartbeater: Sendable {
+        private let stopped = Atomic<Bool>(false)
+
+        init(_ ch: FakeChannel) {
+            let thread = Thread { [self] in
+                var seq: UInt64 = 1
+                while !stopped.load(ordering: .relaxed) {
+                    ch.send(FakeGuestTests.beat(seq))
+                    seq += 1
+                    usleep(200_000)
+                }
             }
+            thread.start()
         }
+
+        func cancel() { stopped.store(true, ordering: .relaxed) }
     }
+
+    static func heartbeating(_ ch: FakeChannel) -> Heartbeater { Heartbeater(ch) }
 
     func status(_ rig: Rig, _ vm: String) throws -> AgentStatus? {
         let r = try rig.daemon.vigil(["agent", "status", vm, "--json"])

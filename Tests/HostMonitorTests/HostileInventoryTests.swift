@@ -25,7 +25,13 @@ import TestSupport
         #expect(!old.receivedText.contains("inventory_request"))
 
         let daemon = rig.daemon
-        let query = Task.detached { try daemon.vigil(["vm", "hardware", "inv", "--json"]) }
+        // On a GCD thread, not the cooperative pool: the blocking waits below
+        // would otherwise starve it when other suites run alongside.
+        let query = Task.detached {
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<CommandResult, Error>) in
+                DispatchQueue.global().async { done.resume(with: Result { try daemon.vigil(["vm", "hardware", "inv", "--json"]) }) }
+            }
+        }
         var id: UInt64?
         try FakeGuestTests().waitFor("inventory request") {
             let text = ch.receivedText

@@ -141,16 +141,18 @@ import TestSupport
     @Test func entriesExpireAfterTheRetentionAndPurgeDeletesDisks() async throws {
         let rig = try Self.rig([("x1", nil), ("x2", nil)])
         defer { rig.remove() }
-        let daemon = try Self.daemon(rig, ["--recycle-retention-seconds", "3"])
+        let daemon = try Self.daemon(rig, ["--recycle-retention-seconds", "6"])
         defer { daemon.stop() }
         #expect(try daemon.vigil(["vm", "delete", "x1", "--with-disks", "--force"]).status == 0)
         let entry = try #require(try Self.bin(daemon).first)
         let stored = try #require(entry.disks.first?.stored)
-        #expect((entry.expiresAt ?? 0) - entry.deletedAt == 3)
+        #expect((entry.expiresAt ?? 0) - entry.deletedAt == 6)
         #expect(FileManager.default.fileExists(atPath: stored))
         // Still there well before the retention passes.
         try await Task.sleep(for: .seconds(1))
-        #expect(try Self.bin(daemon).count == 1)
+        let still = try Self.bin(daemon)
+        // (On a loaded machine the check itself may come after the expiry.)
+        #expect(still.count == 1 || Date().timeIntervalSince1970 >= entry.expiresAt ?? 0, "purged before its expiry")
         try await daemon.waitUntil("expiry", timeout: 15) { try Self.bin(daemon).isEmpty }
         #expect(!FileManager.default.fileExists(atPath: stored))
         #expect(!FileManager.default.fileExists(atPath: rig.disks + "/x1.img"))

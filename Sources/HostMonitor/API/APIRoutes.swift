@@ -48,34 +48,34 @@ enum APIRoutes {
         router.get("/v1/host") { _, _ in try await monitor.hostInfo() }
         router.get("/v1/vms") { _, _ in VMListResponse(vms: try await monitor.vmList()) }
         router.get("/v1/vms/:vm") { _, context in
-            let key = try context.parameters.require("vm")
+            let key = try context.parameters.decoded("vm")
             guard let vm = try await monitor.vmList().first(where: { $0.name == key || $0.uuid == key }) else {
                 throw APIError.notFound("no VM named or with UUID '\(key)'", hint: "list VMs with 'vigil vm list'")
             }
             return vm
         }
         router.get("/v1/vms/:vm/policy") { _, context in
-            try await monitor.policy(vm: try context.parameters.require("vm"))
+            try await monitor.policy(vm: try context.parameters.decoded("vm"))
         }
         router.put("/v1/vms/:vm/policy") { request, context in
             let policy = try await RequestBody.decode(ProtectionPolicy.self, request, context,
                                                       hint: "send the fields onCrash, heartbeatIntervalMs, misses, minUptimeSeconds, maxResets, windowSeconds")
-            return try await monitor.setPolicy(vm: try context.parameters.require("vm"), policy: policy)
+            return try await monitor.setPolicy(vm: try context.parameters.decoded("vm"), policy: policy)
         }
         router.get("/v1/vms/:vm/time") { _, context in
-            try await monitor.timeStatus(vm: try context.parameters.require("vm"))
+            try await monitor.timeStatus(vm: try context.parameters.decoded("vm"))
         }
         router.post("/v1/vms/:vm/time/sync") { _, context in
-            try await monitor.syncTime(vm: try context.parameters.require("vm"))
+            try await monitor.syncTime(vm: try context.parameters.decoded("vm"))
         }
         router.get("/v1/vms/:vm/settings") { _, context in
-            try await monitor.settings(vm: try context.parameters.require("vm"))
+            try await monitor.settings(vm: try context.parameters.decoded("vm"))
         }
         router.put("/v1/vms/:vm/settings") { request, context in
             let change = try await RequestBody.decode(VMSettingsDocument.self, request, context,
                                                       hint: "send any of displayName, description, ioWeight (100-1000), onCrash (restart, migrate, ignore), "
                                                             + "haEnabled, haPriority (high, medium, low), autoMigrate, timeSync, autoUpgrade (true or false)")
-            return try await monitor.setSettings(vm: try context.parameters.require("vm"), change)
+            return try await monitor.setSettings(vm: try context.parameters.decoded("vm"), change)
         }
         router.post("/v1/vms") { request, context in
             let body = try await RequestBody.decode(VMCreateRequest.self, request, context, hint: "see docs/api.md (VMCreateRequest)")
@@ -87,14 +87,14 @@ enum APIRoutes {
                                           + PowerAction.allCases.map(\.rawValue).joined(separator: ", "),
                                           hint: "see 'vigil vm --help'")
             }
-            return try await monitor.power(vm: try context.parameters.require("vm"), body)
+            return try await monitor.power(vm: try context.parameters.decoded("vm"), body)
         }
         RecycleBinRoutes.add(to: router, monitor: monitor)
         router.put("/v1/vms/:vm/autostart") { request, context in
             guard let body = try? await request.decode(as: AutostartRequest.self, context: context) else {
                 throw APIError.badRequest("send {\"enabled\": true|false}", hint: "vigil vm autostart VM on|off")
             }
-            return try await monitor.setAutostart(vm: try context.parameters.require("vm"), enabled: body.enabled)
+            return try await monitor.setAutostart(vm: try context.parameters.decoded("vm"), enabled: body.enabled)
         }
         HardwareRoutes.add(to: router, monitor: monitor)
         router.post("/v1/vms/:vm/clone") { request, context in
@@ -102,7 +102,7 @@ enum APIRoutes {
                 throw APIError.badRequest("send {\"name\": NEW, \"mode\": \"full\"|\"linked\", \"directory\"?, \"host\"?, \"start\"?}",
                                           hint: "vigil vm clone SOURCE NEW")
             }
-            let started = try await monitor.clone(vm: try context.parameters.require("vm"), body)
+            let started = try await monitor.clone(vm: try context.parameters.decoded("vm"), body)
             // ?wait=S: answer when it ends (or after S seconds), saving the client a round trip.
             let wait = request.uri.queryParameters.get("wait").flatMap(Double.init) ?? 0
             return wait > 0 ? try await monitor.operation(id: started.id, waitSeconds: wait) : started
@@ -110,20 +110,20 @@ enum APIRoutes {
         router.get("/v1/operations") { _, _ in OperationList(operations: try await monitor.operationList()) }
         router.get("/v1/operations/:id") { request, context in
             let wait = request.uri.queryParameters.get("wait").flatMap(Double.init) ?? 0
-            return try await monitor.operation(id: try context.parameters.require("id"), waitSeconds: wait)
+            return try await monitor.operation(id: try context.parameters.decoded("id"), waitSeconds: wait)
         }
         router.post("/v1/operations/:id/cancel") { _, context in
-            try await monitor.cancelOperation(id: try context.parameters.require("id"))
+            try await monitor.cancelOperation(id: try context.parameters.decoded("id"))
         }
         TemplateRoutes.add(to: router, monitor: monitor)
         router.get("/v1/vms/:vm/boot-order") { _, context in
-            try await monitor.bootOrder(vm: try context.parameters.require("vm"))
+            try await monitor.bootOrder(vm: try context.parameters.decoded("vm"))
         }
         router.put("/v1/vms/:vm/boot-order") { request, context in
             guard let body = try? await request.decode(as: BootOrder.self, context: context) else {
                 throw APIError.badRequest("send {\"devices\": [\"hd\", \"cdrom\", ...]}", hint: "vigil vm boot-order VM hd,cdrom")
             }
-            return try await monitor.setBootOrder(vm: try context.parameters.require("vm"), body)
+            return try await monitor.setBootOrder(vm: try context.parameters.decoded("vm"), body)
         }
         router.get("/v1/agent-repo") { _, _ in monitor.repoList() }
         router.post("/v1/agent-repo") { request, context in
@@ -133,7 +133,7 @@ enum APIRoutes {
             return try monitor.repoAdd(path: body.path)
         }
         router.post("/v1/vms/:vm/agent/upgrade") { _, context in
-            try await monitor.upgradeAgent(vm: try context.parameters.require("vm"))
+            try await monitor.upgradeAgent(vm: try context.parameters.decoded("vm"))
         }
         router.post("/v1/agents/upgrade") { request, context in
             let body = (try? await request.decode(as: UpgradeAllRequest.self, context: context)) ?? UpgradeAllRequest(batch: 1)

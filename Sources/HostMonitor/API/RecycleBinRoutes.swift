@@ -6,11 +6,11 @@ enum RecycleBinRoutes {
     static func add(to router: Router<BasicRequestContext>, monitor: MonitorService) {
         router.post("/v1/vms/:vm/recycle") { request, context in
             let body = try await RequestBody.decode(RecycleRequest.self, request, context, hint: "send {\"withDisks\": bool, \"force\": bool}")
-            return try await monitor.recycle(vm: try context.parameters.require("vm"), body)
+            return try await monitor.recycle(vm: try context.parameters.decoded("vm"), body)
         }
         router.post("/v1/vms/:vm/destroy") { request, context in
             let body = try await RequestBody.decode(DestroyRequest.self, request, context, hint: "send {\"deleteDisks\": bool, \"wipe\": bool, \"force\": bool}")
-            let vm = try context.parameters.require("vm")
+            let vm = try context.parameters.decoded("vm")
             // A wipe is a long operation: its OperationInfo instead of the result.
             if body.wipe == true { return try await monitor.destroyVMWiping(vm: vm, body).response(from: request, context: context) }
             return try await monitor.destroyVM(vm: vm, body).response(from: request, context: context)
@@ -18,11 +18,11 @@ enum RecycleBinRoutes {
         router.get("/v1/recycle-bin") { _, _ in try monitor.recycleBin() }
         router.post("/v1/recycle-bin/:entry/restore") { request, context in
             let body = try await RequestBody.decode(RestoreRequest.self, request, context, hint: "send {} or {\"name\": \"NEWNAME\"}")
-            return try await monitor.restore(try context.parameters.require("entry"), body)
+            return try await monitor.restore(try context.parameters.decoded("entry"), body)
         }
         router.post("/v1/recycle-bin/:entry/purge") { request, context in
             let body = try await RequestBody.decode(PurgeRequest.self, request, context, hint: "send {} or {\"wipe\": true}")
-            let entry = try context.parameters.require("entry")
+            let entry = try context.parameters.decoded("entry")
             if body.wipe == true { return try await monitor.purgeWiping(entry).response(from: request, context: context) }
             return try await monitor.purge(entry, body).response(from: request, context: context)
         }

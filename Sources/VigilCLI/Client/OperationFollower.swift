@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 /// Follows a long operation until it ends, showing progress on standard
 /// error; the final state goes to standard output (JSON with `--json`).
@@ -19,7 +19,7 @@ enum OperationFollower {
             info = try r.decode(OperationInfo.self)
             let line = "\(info.kind) \(info.target): \(Int(info.progress * 100))% \(info.detail ?? "")"
             if line != lastLine && info.state == .running {
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                TextFormat.stderrLine(line)
                 lastLine = line
             }
         }

@@ -11,7 +11,7 @@ struct AgentCommand: AsyncParsableCommand {
         @Argument(help: "Only this VM (name or UUID).") var vm: String?
 
         func run() async throws {
-            let path = vm.map { "/v1/agents?vm=\($0.queryEscaped)" } ?? "/v1/agents"
+            let path = vm.map { "/v1/agents?vm=\($0.percentEscaped)" } ?? "/v1/agents"
             let response = try await global.client.get(path)
             if global.json { return print(response.text) }
             struct Body: Decodable { let agents: [AgentStatus] }
@@ -24,12 +24,5 @@ struct AgentCommand: AsyncParsableCommand {
     }
 }
 
-extension String {
-    var queryEscaped: String {
-        var allowed = CharacterSet.urlQueryAllowed
-        allowed.remove(charactersIn: "&=+?")
-        return addingPercentEncoding(withAllowedCharacters: allowed) ?? self
-    }
-}
 
-import Foundation
+import FoundationEssentials

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Core
 import Crypto
-import Foundation
+import FoundationEssentials
 
 extension AgentCommand {
     /// `vigil agent repo add|list`: vigild's store of agent builds.
@@ -69,7 +69,7 @@ extension AgentCommand {
             let results: [Result]
             let response: APIClient.Response
             if let vm {
-                response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.pathEscaped)/agent/upgrade", body: nil)
+                response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.percentEscaped)/agent/upgrade", body: nil)
                 results = [try response.decode(Result.self)]
             } else {
                 let body = try JSONEncoder().encode(["batch": batch])
@@ -101,8 +101,10 @@ extension AgentCommand {
                 throw ValidationError("\(out) exists; refusing to overwrite a signing key")
             }
             let key = Curve25519.Signing.PrivateKey()
-            FileManager.default.createFile(atPath: out, contents: Data((key.rawRepresentation.base64EncodedString() + "\n").utf8),
-                                           attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: out, contents: Data((key.rawRepresentation.base64EncodedString() + "\n").utf8),
+                                                 attributes: [.posixPermissions: 0o600]) else {
+                throw ValidationError("cannot write \(out): check that its directory exists and is writable")
+            }
             try (key.publicKey.rawRepresentation.base64EncodedString() + "\n").write(toFile: out + ".pub", atomically: true, encoding: .utf8)
             print("wrote \(out) and \(out).pub (key \(AgentPackage.keyID(key.publicKey)))")
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 struct BinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,9 +15,7 @@ struct BinCommand: AsyncParsableCommand {
             let response = try await global.client.get("/v1/recycle-bin")
             if global.json { return print(response.text) }
             let bin = try response.decode(RecycleBinList.self)
-            let f = DateFormatter()
-            f.dateFormat = "yyyy-MM-dd HH:mm:ss"
-            func date(_ t: Double?) -> String { t.map { f.string(from: Date(timeIntervalSince1970: $0)) } ?? "never" }
+            func date(_ t: Double?) -> String { t.map { TextFormat.localTime($0) } ?? "never" }
             print(Table.render(header: ["ID", "NAME", "UUID", "DELETED", "EXPIRES", "DISKS"], rows: bin.entries.map {
                 ["\($0.id)", $0.vmName, $0.vmUUID, date($0.deletedAt), date($0.expiresAt),
                  $0.disks.isEmpty ? "left in place" : "\($0.disks.count) in the bin"]
@@ -36,7 +34,7 @@ struct BinCommand: AsyncParsableCommand {
 
         func run() async throws {
             let body = try JSONEncoder().encode(RestoreRequest(name: name))
-            let response = try await global.client.send(method: .POST, path: "/v1/recycle-bin/\(entry.pathEscaped)/restore", body: Array(body))
+            let response = try await global.client.send(method: .POST, path: "/v1/recycle-bin/\(entry.percentEscaped)/restore", body: Array(body))
             if global.json { return print(response.text) }
             let v = try response.decode(VMSummary.self)
             print("restored \(v.name) (\(v.uuid)): \(v.state)")
@@ -51,7 +49,7 @@ struct BinCommand: AsyncParsableCommand {
 
         func run() async throws {
             let body = try JSONEncoder().encode(PurgeRequest(wipe: wipe))
-            let response = try await global.client.send(method: .POST, path: "/v1/recycle-bin/\(entry.pathEscaped)/purge", body: Array(body))
+            let response = try await global.client.send(method: .POST, path: "/v1/recycle-bin/\(entry.percentEscaped)/purge", body: Array(body))
             if wipe { return try await OperationFollower.follow(response, global: global, wait: true) }
             if global.json { return print(response.text) }
             printDeletion(try response.decode(DeletionResult.self), verb: "purged")

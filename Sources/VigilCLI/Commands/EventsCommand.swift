@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
+import Glibc
 
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,12 +32,12 @@ struct EventsCommand: AsyncParsableCommand {
             }
             if let scale { return now.addingTimeInterval(-n * scale) }
         }
-        return ISO8601DateFormatter().date(from: text)
+        return try? Date(text, strategy: .iso8601)
     }
 
     func run() async throws {
         var query: [String] = []
-        if let vm { query.append("vm=\(vm.queryEscaped)") }
+        if let vm { query.append("vm=\(vm.percentEscaped)") }
         if let since, let date = Self.parseSince(since) { query.append("since=\(date.timeIntervalSince1970)") }
         var lastID: Int64?
         repeat {
@@ -45,7 +46,7 @@ struct EventsCommand: AsyncParsableCommand {
             let path = "/v1/events" + (q.isEmpty ? "" : "?" + q.joined(separator: "&"))
             let events = try await global.client.get(path).decode(EventList.self).events
             for e in events { print(global.json ? Self.jsonLine(e) : Self.line(e)) }
-            fflush(nil)
+            fflush(nil as UnsafeMutablePointer<FILE>?)  // follow mode: each batch out at once
             if let last = events.last { lastID = last.id } else if lastID == nil { lastID = 0 }
         } while follow
     }
@@ -57,11 +58,9 @@ struct EventsCommand: AsyncParsableCommand {
     }
 
     static func line(_ e: VigilEvent) -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
-        let time = f.string(from: Date(timeIntervalSince1970: e.time))
+        let time = TextFormat.localTime(e.time, millis: true)
         var text = "\(time)  \(e.kind.padding(10)) \((e.vmName ?? "-").padding(16)) \(e.message)"
-        if let d = e.durationMs { text += String(format: " [%.1f ms]", d) }
+        if let d = e.durationMs { text += " [\(TextFormat.fixed(d, places: 1)) ms]" }
         return text
     }
 }

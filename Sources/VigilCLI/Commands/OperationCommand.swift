@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 struct OperationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +34,7 @@ struct OperationCommand: AsyncParsableCommand {
         @Flag(help: "Follow it until it ends (exit status 1 unless it succeeded).") var wait = false
 
         func run() async throws {
-            let response = try await global.client.get("/v1/operations/\(id.pathEscaped)")
+            let response = try await global.client.get("/v1/operations/\(id.percentEscaped)")
             if wait { return try await OperationFollower.follow(response, global: global, wait: true) }
             if global.json { return print(response.text) }
             let info = try response.decode(OperationInfo.self)
@@ -49,7 +49,7 @@ struct OperationCommand: AsyncParsableCommand {
         @Argument(help: "Operation id.") var id: String
 
         func run() async throws {
-            let response = try await global.client.send(method: .POST, path: "/v1/operations/\(id.pathEscaped)/cancel", body: nil)
+            let response = try await global.client.send(method: .POST, path: "/v1/operations/\(id.percentEscaped)/cancel", body: nil)
             if global.json { return print(response.text) }
             print("cancelling operation \(id); 'vigil op show \(id) --wait' shows when it has rolled back")
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +34,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let client = global.client
-            let current = try await client.get("/v1/vms/\(vm.pathEscaped)/policy").decode(PolicyDocument.self)
+            let current = try await client.get("/v1/vms/\(vm.percentEscaped)/policy").decode(PolicyDocument.self)
             var p = current.policy
             if let onCrash { p.onCrash = onCrash }
             if let heartbeatInterval { p.heartbeatIntervalMs = Int((heartbeatInterval * 1000).rounded()) }
@@ -43,7 +43,7 @@ struct PolicyCommand: AsyncParsableCommand {
             if let maxResets { p.maxResets = maxResets }
             if let window { p.windowSeconds = window }
             let body = try JSONEncoder().encode(p)
-            let response = try await client.send(method: .PUT, path: "/v1/vms/\(vm.pathEscaped)/policy", body: Array(body))
+            let response = try await client.send(method: .PUT, path: "/v1/vms/\(vm.percentEscaped)/policy", body: Array(body))
             if global.json { return print(response.text) }
             struct Update: Decodable { let policy: PolicyDocument; let notes: [String] }
             let update = try response.decode(Update.self)
@@ -58,7 +58,7 @@ struct PolicyCommand: AsyncParsableCommand {
         @Argument(help: "VM name or UUID.") var vm: String
 
         func run() async throws {
-            let response = try await global.client.get("/v1/vms/\(vm.pathEscaped)/policy")
+            let response = try await global.client.get("/v1/vms/\(vm.percentEscaped)/policy")
             if global.json { return print(response.text) }
             PolicyCommand.show(try response.decode(PolicyDocument.self))
         }
@@ -79,9 +79,3 @@ struct PolicyCommand: AsyncParsableCommand {
 
 extension CrashAction: ExpressibleByArgument {}
 
-extension String {
-    /// Percent-escapes a path segment (VM names may hold spaces).
-    var pathEscaped: String {
-        addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? self
-    }
-}

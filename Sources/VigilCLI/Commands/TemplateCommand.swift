@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 struct TemplateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +39,7 @@ struct TemplateCommand: AsyncParsableCommand {
         @Argument(help: "Template name.") var name: String
 
         func run() async throws {
-            let response = try await global.client.get("/v1/templates/\(name.pathEscaped)")
+            let response = try await global.client.get("/v1/templates/\(name.percentEscaped)")
             if global.json { return print(response.text) }
             let t = try response.decode(TemplateInfo.self)
             print("\(t.name): \(t.vcpus) vCPU, \(t.memoryMiB) MiB" + (t.description.map { " — \($0)" } ?? ""))
@@ -80,7 +80,7 @@ struct TemplateCommand: AsyncParsableCommand {
         func run() async throws {
             let body = TemplateDeployRequest(name: name, mode: linked ? .linked : .full,
                                              directory: dir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, start: start)
-            let r = try await post(global, "/v1/templates/\(template.pathEscaped)/deploy", body)
+            let r = try await post(global, "/v1/templates/\(template.percentEscaped)/deploy", body)
             try await OperationFollower.follow(r, global: global, wait: !noWait)
         }
     }
@@ -104,7 +104,7 @@ struct TemplateCommand: AsyncParsableCommand {
             }
             let body = TemplateEditRequest(vcpus: vcpus, memoryMiB: memory, description: description, growDisks: sizes.isEmpty ? nil : sizes,
                                           addDisks: addDisk.isEmpty ? nil : addDisk)
-            let r = try await global.client.send(method: .PATCH, path: "/v1/templates/\(name.pathEscaped)", body: Array(try JSONEncoder().encode(body)))
+            let r = try await global.client.send(method: .PATCH, path: "/v1/templates/\(name.percentEscaped)", body: Array(try JSONEncoder().encode(body)))
             try await OperationFollower.follow(r, global: global, wait: true)
         }
     }
@@ -115,7 +115,7 @@ struct TemplateCommand: AsyncParsableCommand {
         @Argument(help: "Template name.") var name: String
 
         func run() async throws {
-            let r = try await global.client.send(method: .DELETE, path: "/v1/templates/\(name.pathEscaped)", body: nil)
+            let r = try await global.client.send(method: .DELETE, path: "/v1/templates/\(name.percentEscaped)", body: nil)
             if global.json { return print(r.text) }
             print("deleted template \(name)")
         }
@@ -127,7 +127,7 @@ struct TemplateCommand: AsyncParsableCommand {
         @Argument(help: "Template name.") var name: String
 
         func run() async throws {
-            let r = try await global.client.send(method: .POST, path: "/v1/templates/\(name.pathEscaped)/verify", body: nil)
+            let r = try await global.client.send(method: .POST, path: "/v1/templates/\(name.percentEscaped)/verify", body: nil)
             try await OperationFollower.follow(r, global: global, wait: true)
         }
     }
@@ -139,7 +139,7 @@ struct TemplateCommand: AsyncParsableCommand {
         @Argument(help: "The archive to write (must not exist).") var file: String
 
         func run() async throws {
-            let r = try await post(global, "/v1/templates/\(name.pathEscaped)/export",
+            let r = try await post(global, "/v1/templates/\(name.percentEscaped)/export",
                                    TemplateFileRequest(path: URL(fileURLWithPath: file).standardizedFileURL.path))
             try await OperationFollower.follow(r, global: global, wait: true)
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 extension VMCommand {
     struct BootOrderCommand: AsyncParsableCommand {
@@ -12,10 +12,10 @@ extension VMCommand {
         @Argument(help: "Devices, first tried first, comma-separated, e.g. cdrom,hd.") var devices: String?
 
         func run() async throws {
-            let path = "/v1/vms/\(vm.pathEscaped)/boot-order"
+            let path = "/v1/vms/\(vm.percentEscaped)/boot-order"
             let response: APIClient.Response
             if let devices {
-                let body = BootOrder(devices: devices.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+                let body = BootOrder(devices: devices.split(separator: ",").map { String($0).trimmed() })
                 response = try await global.client.send(method: .PUT, path: path, body: Array(try JSONEncoder().encode(body)))
             } else {
                 response = try await global.client.get(path)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 extension VMCommand {
     struct Clone: AsyncParsableCommand {
@@ -29,7 +29,7 @@ extension VMCommand {
         func run() async throws {
             let request = CloneRequest(name: name, mode: linked ? .linked : .full,
                                        directory: dir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, host: host, start: start)
-            let response = try await global.client.send(method: .POST, path: "/v1/vms/\(source.pathEscaped)/clone" + (noWait ? "" : "?wait=60"),
+            let response = try await global.client.send(method: .POST, path: "/v1/vms/\(source.percentEscaped)/clone" + (noWait ? "" : "?wait=60"),
                                                          body: Array(try JSONEncoder().encode(request)))
             try await OperationFollower.follow(response, global: global, wait: !noWait)
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 extension VMCommand {
     struct Create: AsyncParsableCommand {
@@ -26,7 +26,7 @@ extension VMCommand {
         func run() async throws {
             let disks = try disk.map { spec -> VMCreateRequest.DiskSpec in
                 let parts = spec.split(separator: "@", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let size = Double(parts[0].trimmingCharacters(in: CharacterSet(charactersIn: "gG"))) else {
+                guard parts.count == 2, let size = Double(parts[0].trimmed(["g", "G"])) else {
                     throw ValidationError("--disk takes SIZE_GiB@DIRECTORY, e.g. 20@/srv/vms; got '\(spec)'")
                 }
                 return .init(sizeGiB: size, directory: URL(fileURLWithPath: parts[1]).standardizedFileURL.path)
@@ -37,7 +37,7 @@ extension VMCommand {
                     let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
                     switch kv[0] {
                     case "user": n.kind = "user"
-                    case "network", "bridge" where kv.count == 2: n.kind = kv[0]; n.source = kv[1]
+                    case "network" where kv.count == 2, "bridge" where kv.count == 2: n.kind = kv[0]; n.source = kv[1]
                     case "mac" where kv.count == 2: n.mac = kv[1]
                     default: throw ValidationError("--nic takes user, network=NAME or bridge=NAME[,mac=…]; got '\(spec)'")
                     }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 extension VMCommand {
     struct Delete: AsyncParsableCommand {
@@ -23,7 +23,7 @@ extension VMCommand {
 
         func run() async throws {
             let body = try JSONEncoder().encode(RecycleRequest(withDisks: withDisks, force: force))
-            let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.pathEscaped)/recycle", body: Array(body))
+            let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.percentEscaped)/recycle", body: Array(body))
             if global.json { return print(response.text) }
             let e = try response.decode(RecycleEntry.self)
             print("\(e.vmName) is in the recycle bin as entry \(e.id)"
@@ -52,7 +52,7 @@ extension VMCommand {
 
         func run() async throws {
             let body = try JSONEncoder().encode(DestroyRequest(deleteDisks: deleteDisks, wipe: wipe, force: force))
-            let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.pathEscaped)/destroy", body: Array(body))
+            let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.percentEscaped)/destroy", body: Array(body))
             // A wipe runs as a long operation in vigild: follow it.
             if wipe { return try await OperationFollower.follow(response, global: global, wait: !noWait) }
             if global.json { return print(response.text) }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 import NIOHTTP1
 
 extension VMCommand {
@@ -21,7 +21,7 @@ extension VMCommand {
             @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
 
             func run() async throws {
-                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.pathEscaped)/hardware/disks",
+                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.percentEscaped)/hardware/disks",
                                               DiskAddRequest(sizeMiB: try Size.mib(size), directory: URL(fileURLWithPath: dir).standardizedFileURL.path,
                                                              bus: bus, nextBoot: nextBoot ? true : nil))
             }
@@ -37,7 +37,7 @@ extension VMCommand {
 
             func run() async throws {
                 try await HardwareOutput.send(global, .DELETE,
-                                              "/v1/vms/\(vm.pathEscaped)/hardware/disks/\(target.pathEscaped)?deleteFile=\(deleteFile)&nextBoot=\(nextBoot)")
+                                              "/v1/vms/\(vm.percentEscaped)/hardware/disks/\(target.percentEscaped)?deleteFile=\(deleteFile)&nextBoot=\(nextBoot)")
             }
         }
 
@@ -51,7 +51,7 @@ extension VMCommand {
             @Argument(help: "The new size: N (MiB), NM or NG.") var size: String
 
             func run() async throws {
-                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.pathEscaped)/hardware/disks/\(target.pathEscaped)/grow",
+                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.percentEscaped)/hardware/disks/\(target.percentEscaped)/grow",
                                               DiskGrowRequest(sizeMiB: try Size.mib(size)))
             }
         }
@@ -73,7 +73,7 @@ extension VMCommand {
 
             func run() async throws {
                 let kv = attachment.split(separator: "=", maxSplits: 1).map(String.init)
-                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.pathEscaped)/hardware/nics",
+                try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.percentEscaped)/hardware/nics",
                                               NICAddRequest(kind: kv[0], source: kv.count == 2 ? kv[1] : nil, mac: mac, model: model,
                                                             nextBoot: nextBoot ? true : nil))
             }
@@ -87,7 +87,7 @@ extension VMCommand {
             @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
 
             func run() async throws {
-                try await HardwareOutput.send(global, .DELETE, "/v1/vms/\(vm.pathEscaped)/hardware/nics/\(mac.pathEscaped)?nextBoot=\(nextBoot)")
+                try await HardwareOutput.send(global, .DELETE, "/v1/vms/\(vm.percentEscaped)/hardware/nics/\(mac.percentEscaped)?nextBoot=\(nextBoot)")
             }
         }
     }

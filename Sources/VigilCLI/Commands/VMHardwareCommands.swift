@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 import NIOHTTP1
 
 extension VMCommand {
@@ -12,7 +12,7 @@ extension VMCommand {
         @Argument(help: "VM name or UUID.") var vm: String
 
         func run() async throws {
-            let response = try await global.client.get("/v1/vms/\(vm.pathEscaped)/hardware")
+            let response = try await global.client.get("/v1/vms/\(vm.percentEscaped)/hardware")
             if global.json { return print(response.text) }
             let r = try response.decode(HardwareReport.self)
             let c = r.config, l = r.live, g = r.guest
@@ -58,7 +58,7 @@ extension VMCommand {
         @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
 
         func run() async throws {
-            try await HardwareOutput.send(global, .PUT, "/v1/vms/\(vm.pathEscaped)/hardware/cpu",
+            try await HardwareOutput.send(global, .PUT, "/v1/vms/\(vm.percentEscaped)/hardware/cpu",
                                           CPUChangeRequest(vcpus: count, max: max, nextBoot: nextBoot ? true : nil))
         }
     }
@@ -78,7 +78,7 @@ extension VMCommand {
         @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
 
         func run() async throws {
-            try await HardwareOutput.send(global, .PUT, "/v1/vms/\(vm.pathEscaped)/hardware/memory",
+            try await HardwareOutput.send(global, .PUT, "/v1/vms/\(vm.percentEscaped)/hardware/memory",
                                           MemoryChangeRequest(mib: try Size.mib(size), maxMiB: try max.map(Size.mib), nextBoot: nextBoot ? true : nil))
         }
     }
@@ -87,7 +87,7 @@ extension VMCommand {
 /// Sizes on the command line: N or NM in MiB, NG in GiB.
 enum Size {
     static func mib(_ text: String) throws -> Int {
-        let t = text.uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
+        let t = text.uppercased().replacing("IB", with: "").replacing("B", with: "")
         let (digits, factor) = t.hasSuffix("G") ? (t.dropLast(), 1024.0) : t.hasSuffix("M") ? (t.dropLast(), 1.0) : (Substring(t), 1.0)
         guard let v = Double(digits), v > 0, (v * factor).rounded() == v * factor else {
             throw ValidationError("a size is N (MiB), NM or NG, e.g. 512M or 2G; got '\(text)'")

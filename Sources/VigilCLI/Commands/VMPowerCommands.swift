@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 /// The power commands share one request and one way of printing the result.
 protocol PowerCommand: AsyncParsableCommand {
@@ -20,7 +20,7 @@ extension PowerCommand {
 
     func run() async throws {
         let body = try JSONEncoder().encode(PowerRequest(action: action, force: force))
-        let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.pathEscaped)/power", body: Array(body))
+        let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.percentEscaped)/power", body: Array(body))
         if global.json { return print(response.text) }
         let v = try response.decode(VMSummary.self)
         print("\(v.name): \(action.rawValue) done; now \(v.state) (\(v.stateReason))")
@@ -93,7 +93,7 @@ extension VMCommand {
 
         func run() async throws {
             let body = try JSONEncoder().encode(AutostartRequest(enabled: setting == .on))
-            let response = try await global.client.send(method: .PUT, path: "/v1/vms/\(vm.pathEscaped)/autostart", body: Array(body))
+            let response = try await global.client.send(method: .PUT, path: "/v1/vms/\(vm.percentEscaped)/autostart", body: Array(body))
             if global.json { return print(response.text) }
             print("\(vm): autostart \(setting.rawValue)")
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 extension VMCommand {
     struct Settings: AsyncParsableCommand {
@@ -40,7 +40,7 @@ extension VMCommand {
         }
 
         func run() async throws {
-            let path = "/v1/vms/\(vm.pathEscaped)/settings"
+            let path = "/v1/vms/\(vm.percentEscaped)/settings"
             let change = VMSettingsDocument(displayName: displayName, description: description, ioWeight: ioWeight, onCrash: onCrash,
                                             haEnabled: ha?.isOn, haPriority: haPriority, autoMigrate: autoMigrate?.isOn,
                                             timeSync: timeSync?.isOn, autoUpgrade: autoUpgrade?.isOn)

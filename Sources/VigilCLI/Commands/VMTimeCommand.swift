@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 
 extension VMCommand {
     struct Time: AsyncParsableCommand {
@@ -18,7 +18,7 @@ extension VMCommand {
         @Flag(help: "Set the guest clock to the host's time now.") var sync = false
 
         func run() async throws {
-            let path = "/v1/vms/\(vm.pathEscaped)/time" + (sync ? "/sync" : "")
+            let path = "/v1/vms/\(vm.percentEscaped)/time" + (sync ? "/sync" : "")
             let response = sync ? try await global.client.send(method: .POST, path: path, body: nil)
                                 : try await global.client.get(path)
             if global.json { return print(response.text) }
@@ -31,7 +31,7 @@ extension VMCommand {
             }
         }
 
-        static func plain(_ v: Double) -> String { String(format: "%.3f", v) }
+        static func plain(_ v: Double) -> String { TextFormat.fixed(v, places: 3) }
         static func ms(_ v: Double) -> String { (v >= 0 ? "+" : "") + plain(v) + " ms" }
     }
 }
