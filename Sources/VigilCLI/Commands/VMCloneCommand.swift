@@ -11,7 +11,9 @@ extension VMCommand {
                 A full clone copies every disk (qemu-img convert; a running VM is copied by a \
                 libvirt backup job: crash-consistent, as if it lost power at that instant). A linked \
                 clone gets qcow2 overlays on the source's images, which become read-only bases (the \
-                source continues on new overlays of its own). The clone gets a new UUID and new MAC \
+                source continues on new overlays of its own; a shut-off source that has not \
+                written since its last linked clone shares the same bases again, so cloning one \
+                golden VM many times keeps its chain one layer deep). The clone gets a new UUID and new MAC \
                 addresses; its guest configuration (hostname, static IPs) is the source's, so change it \
                 before both share a network. The copy is a journalled operation: Ctrl-C leaves it \
                 running; 'vigil op cancel ID' stops it and removes what it made.
