@@ -57,6 +57,8 @@ struct HardwareTests {
         // Removing one online is refused with what to do instead; next boot works.
         let unplug = try refused(["cpu", vmName, "2"])
         #expect(unplug.contains("cannot unplug") && unplug.contains("--next-boot"), "\(unplug)")
+        let logged = try s.daemon.events(vm: vmName).last { $0.kind == "hardware" }
+        #expect(logged?.outcome == "refused" && logged?.message.contains("cannot unplug") == true, "\(String(describing: logged))")
         #expect(try refused(["cpu", vmName, "3", "--max", "4"]).contains("--next-boot"))
         let later = try change(["cpu", vmName, "1", "--next-boot"])
         #expect(later.effective == .nextBoot && later.notes.contains { $0.contains("next boot") })
@@ -132,8 +134,12 @@ struct HardwareTests {
         #expect(try change(["cpu", vmName, "2"]).effective == .nextBoot && s.guest.domain.vcpuCount(.config) == 2)
 
         let log = try s.daemon.events(vm: vmName).filter { $0.kind == "hardware" }
-        #expect(log.compactMap(\.action) == ["cpu", "cpu", "memory", "memory", "nic-add", "nic-remove", "disk-add", "disk-grow",
-                                             "disk-remove", "disk-add", "disk-remove", "disk-add", "disk-remove", "disk-grow", "memory", "cpu"], "\(log.map(\.message))")
+        let done = log.filter { $0.outcome == "succeeded" }, refusals = log.filter { $0.outcome == "refused" }
+        #expect(done.compactMap(\.action) == ["cpu", "cpu", "memory", "memory", "nic-add", "nic-remove", "disk-add", "disk-grow",
+                                              "disk-remove", "disk-add", "disk-remove", "disk-add", "disk-remove", "disk-grow", "memory", "cpu"], "\(log.map(\.message))")
+        // Every refused request is in the log too, with its reason.
+        #expect(refusals.compactMap(\.action) == ["cpu", "cpu", "memory", "disk-add", "disk-add", "disk-grow", "disk-remove"], "\(refusals.map(\.message))")
+        #expect(done.count + refusals.count == log.count)
         #expect(log.contains { $0.message.contains("effective at next boot") })
     }
 }

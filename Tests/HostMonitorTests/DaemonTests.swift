@@ -49,6 +49,28 @@ import TestSupport
         #expect(raw.stdout.contains("percent-escaped"), "\(raw.stdout)")
     }
 
+    /// `vigil events`: --since as a duration or an ISO 8601 time, refused
+    /// otherwise with what to give; human lines carry local times with
+    /// milliseconds.
+    @Test func eventsSinceAndHumanTimes() throws {
+        let dir = try TemporaryDirectory("ve")
+        defer { dir.remove() }
+        let daemon = try DaemonProcess(connect: "test:///default", directory: dir)
+        defer { daemon.stop() }
+        #expect(try daemon.vigil(["vm", "settings", "test", "--display-name", "T"]).status == 0)
+        for since in ["10m", "2026-01-31T12:00:00Z"] {
+            let r = try daemon.vigil(["events", "--since", since])
+            #expect(r.status == 0 && r.stdout.contains("test"), "--since \(since): \(r.stdout) \(r.stderr)")
+        }
+        let future = try daemon.vigil(["events", "--since", "2099-01-01T00:00:00Z"])
+        #expect(future.status == 0 && future.stdout.isEmpty, "\(future.stdout)")
+        let bad = try daemon.vigil(["events", "--since", "yesterday"])
+        #expect(bad.status != 0 && bad.stderr.contains("ISO 8601"), "\(bad.stderr)")
+        let line = try #require(try daemon.vigil(["events"]).stdout.split(separator: "\n").first)
+        let stamp = try #require(try Regex("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}  ").firstMatch(in: String(line)))
+        #expect(!stamp.output.isEmpty)
+    }
+
     @Test func hostInfoDescribesTheConnection() throws {
         let dir = try TemporaryDirectory("vd")
         defer { dir.remove() }

@@ -44,6 +44,20 @@ import TestSupport
         #expect(try f.store.operation(id: started.id)?.undoSteps == [])
     }
 
+    @Test func aTimedOutWaitLeavesTheOtherWaitersWaiting() async throws {
+        let f = try Fixture()
+        defer { f.dir.remove() }
+        let started = try await f.center.start(kind: "test", target: "w") { _ in
+            try await Task.sleep(for: .milliseconds(1500))
+            return "done"
+        }
+        async let patient = f.center.wait(id: started.id, seconds: 20)
+        let hasty = try await f.center.wait(id: started.id, seconds: 0.2)
+        #expect(hasty?.state == .running)
+        let end = try await patient
+        #expect(end?.state == .succeeded, "a long-poll must not end when another one times out")
+    }
+
     @Test func failedOperationRemovesWhatItMadeNewestFirst() async throws {
         let f = try Fixture()
         defer { f.dir.remove() }

@@ -82,26 +82,23 @@ enum APIRoutes {
             return try await monitor.createVM(body)
         }
         router.post("/v1/vms/:vm/power") { request, context in
-            guard let body = try? await request.decode(as: PowerRequest.self, context: context) else {
-                throw APIError.badRequest("send {\"action\": ACTION} with ACTION one of "
-                                          + PowerAction.allCases.map(\.rawValue).joined(separator: ", "),
-                                          hint: "see 'vigil vm --help'")
-            }
+            let body = try await RequestBody.decode(PowerRequest.self, request, context,
+                                                    expected: "{\"action\": ACTION} with ACTION one of "
+                                                        + PowerAction.allCases.map(\.rawValue).joined(separator: ", "),
+                                                    hint: "see 'vigil vm --help'")
             return try await monitor.power(vm: try context.parameters.decoded("vm"), body)
         }
         RecycleBinRoutes.add(to: router, monitor: monitor)
         router.put("/v1/vms/:vm/autostart") { request, context in
-            guard let body = try? await request.decode(as: AutostartRequest.self, context: context) else {
-                throw APIError.badRequest("send {\"enabled\": true|false}", hint: "vigil vm autostart VM on|off")
-            }
+            let body = try await RequestBody.decode(AutostartRequest.self, request, context,
+                                                    expected: "{\"enabled\": true|false}", hint: "vigil vm autostart VM on|off")
             return try await monitor.setAutostart(vm: try context.parameters.decoded("vm"), enabled: body.enabled)
         }
         HardwareRoutes.add(to: router, monitor: monitor)
         router.post("/v1/vms/:vm/clone") { request, context in
-            guard let body = try? await request.decode(as: CloneRequest.self, context: context) else {
-                throw APIError.badRequest("send {\"name\": NEW, \"mode\": \"full\"|\"linked\", \"directory\"?, \"host\"?, \"start\"?}",
-                                          hint: "vigil vm clone SOURCE NEW")
-            }
+            let body = try await RequestBody.decode(CloneRequest.self, request, context,
+                                                    expected: "{\"name\": NEW, \"mode\": \"full\"|\"linked\", \"directory\"?, \"host\"?, \"start\"?}",
+                                                    hint: "vigil vm clone SOURCE NEW")
             let started = try await monitor.clone(vm: try context.parameters.decoded("vm"), body)
             // ?wait=S: answer when it ends (or after S seconds), saving the client a round trip.
             let wait = request.uri.queryParameters.get("wait").flatMap(Double.init) ?? 0
@@ -120,23 +117,22 @@ enum APIRoutes {
             try await monitor.bootOrder(vm: try context.parameters.decoded("vm"))
         }
         router.put("/v1/vms/:vm/boot-order") { request, context in
-            guard let body = try? await request.decode(as: BootOrder.self, context: context) else {
-                throw APIError.badRequest("send {\"devices\": [\"hd\", \"cdrom\", ...]}", hint: "vigil vm boot-order VM hd,cdrom")
-            }
+            let body = try await RequestBody.decode(BootOrder.self, request, context,
+                                                    expected: "{\"devices\": [\"hd\", \"cdrom\", ...]}", hint: "vigil vm boot-order VM hd,cdrom")
             return try await monitor.setBootOrder(vm: try context.parameters.decoded("vm"), body)
         }
         router.get("/v1/agent-repo") { _, _ in monitor.repoList() }
         router.post("/v1/agent-repo") { request, context in
-            guard let body = try? await request.decode(as: RepoAddRequest.self, context: context) else {
-                throw APIError.badRequest("send {\"path\": \"/absolute/file.vpkg\"}", hint: "vigil agent repo add FILE")
-            }
+            let body = try await RequestBody.decode(RepoAddRequest.self, request, context,
+                                                    expected: "{\"path\": \"/absolute/file.vpkg\"}", hint: "vigil agent repo add FILE")
             return try monitor.repoAdd(path: body.path)
         }
         router.post("/v1/vms/:vm/agent/upgrade") { _, context in
             try await monitor.upgradeAgent(vm: try context.parameters.decoded("vm"))
         }
         router.post("/v1/agents/upgrade") { request, context in
-            let body = (try? await request.decode(as: UpgradeAllRequest.self, context: context)) ?? UpgradeAllRequest(batch: 1)
+            let body = try await RequestBody.decode(UpgradeAllRequest.self, request, context,
+                                                    expected: "{\"batch\": N}", hint: "vigil agent upgrade --all --batch N")
             return UpgradeResults(results: try await monitor.upgradeAll(batch: body.batch))
         }
         router.get("/v1/agents") { request, _ in

@@ -3,12 +3,15 @@ import Hummingbird
 /// Request bodies of the API: JSON that does not parse is refused with the
 /// decoder's reason and what to send, never read as "no options".
 enum RequestBody {
+    /// `expected` shows the body's shape in the refusal, for bodies small
+    /// enough to write out.
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BasicRequestContext,
-                                     hint: String) async throws -> T {
+                                     expected: String? = nil, hint: String) async throws -> T {
         do {
             return try await request.decode(as: type, context: context)
         } catch {
-            throw APIError.badRequest("the body is not valid for this request: \(error)", hint: hint)
+            throw APIError.badRequest("the body is not valid for this request: \(error)" + (expected.map { "; send \($0)" } ?? ""),
+                                      hint: hint)
         }
     }
 }

@@ -179,7 +179,16 @@ extension MonitorService {
         }
         let uuid = dom.uuid
         let before = live == nil ? nil : try? await inventory(uuid)
-        var (result, check) = try await body(HardwareTarget(dom: dom, config: config, live: live, guestBefore: before, executor: executor))
+        var (result, check): (HardwareChangeResult, GuestCheck)
+        do {
+            (result, check) = try await body(HardwareTarget(dom: dom, config: config, live: live, guestBefore: before, executor: executor))
+        } catch {
+            // Refusals too: the log shows who asked for what a VM could not take.
+            let refused = (error as? APIError).map { $0.status.code < 500 } ?? false
+            events.record(vmUUID: uuid, vmName: dom.name, kind: "hardware", message: "\(action) \(refused ? "refused" : "failed"): \(error)",
+                          action: action, outcome: refused ? "refused" : "failed")
+            throw error
+        }
         let when = result.effective == .now ? "now" : "effective at next boot"
         events.record(vmUUID: uuid, vmName: result.vm, kind: "hardware", message: "\(result.change) (\(when))",
                       action: action, outcome: "succeeded")

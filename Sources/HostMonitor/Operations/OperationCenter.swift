@@ -15,7 +15,9 @@ actor OperationCenter {
     private let logger: Logger
     private let undo: UndoPerformer
     private var live: [String: (context: OperationContext, task: Task<Void, Never>, cancellable: Bool)] = [:]
-    private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// Long-polls waiting for an operation's end, each by its own token so a
+    /// timed-out one leaves the others waiting.
+    private var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
 
     init(store: StateStore, events: EventLog, logger: Logger, undo: @escaping UndoPerformer) {
         self.store = store
@@ -57,7 +59,7 @@ actor OperationCenter {
     private func ended(_ context: OperationContext, message: String) {
         events.record(kind: "operation", message: message)
         live[context.id] = nil
-        for waiter in waiters.removeValue(forKey: context.id) ?? [] { waiter.resume() }
+        for waiter in (waiters.removeValue(forKey: context.id) ?? [:]).values { waiter.resume() }
     }
 
     /// Runs undo steps newest first; returns the ones that failed.
@@ -115,16 +117,21 @@ actor OperationCenter {
 
     private func waitForEnd(_ id: String) async {
         guard live[id] != nil else { return }
+        let token = UUID()
         await withTaskCancellationHandler {
-            await withCheckedContinuation { waiters[id, default: []].append($0) }
+            await withCheckedContinuation { c in
+                // Cancelled before this ran: the handler below found nothing to wake.
+                if Task.isCancelled { return c.resume() }
+                waiters[id, default: [:]][token] = c
+            }
         } onCancel: {
-            Task { await self.wakeAll(id) }
+            Task { await self.stopWaiting(id, token) }
         }
     }
 
-    /// Wakes `id`'s waiters (a timed-out wait gave up; the rest re-check).
-    private func wakeAll(_ id: String) {
-        for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+    /// A timed-out long-poll gives up; the others keep waiting.
+    private func stopWaiting(_ id: String, _ token: UUID) {
+        waiters[id]?.removeValue(forKey: token)?.resume()
     }
 
     /// At start: operations journalled as running belong to a vigild that
