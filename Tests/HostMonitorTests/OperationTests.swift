@@ -58,6 +58,26 @@ import TestSupport
         #expect(end?.state == .succeeded, "a long-poll must not end when another one times out")
     }
 
+    /// A source VM's new overlay is removed on rollback only while the VM
+    /// does not use it: once the source was repointed at it, it stays.
+    @Test func overlaysTheirVMUsesSurviveRollback() async throws {
+        let rig = try RecycleBinTests.rig([("src", nil)])
+        defer { rig.remove() }
+        let used = rig.disks + "/src.img", unused = rig.dir.path + "/unused.qcow2"
+        _ = FileManager.default.createFile(atPath: unused, contents: Data("x".utf8))
+        let runner = UndoRunner(executor: BlockingExecutor(threads: 1))
+        let uri = "test://\(rig.node)", uuid = "7f1c0000-0000-4000-8000-000000000100"
+        try await runner.perform(.removeFileUnlessUsed(path: used, domainUUID: uuid, uri: uri))
+        #expect(FileManager.default.fileExists(atPath: used), "the VM's own disk must stay")
+        try await runner.perform(.removeFileUnlessUsed(path: unused, domainUUID: uuid, uri: uri))
+        #expect(!FileManager.default.fileExists(atPath: unused))
+        // Gone already, or the VM itself is gone: nothing to keep, nothing fails.
+        try await runner.perform(.removeFileUnlessUsed(path: unused, domainUUID: uuid, uri: uri))
+        _ = FileManager.default.createFile(atPath: unused, contents: Data("x".utf8))
+        try await runner.perform(.removeFileUnlessUsed(path: unused, domainUUID: "7f1c0000-0000-4000-8000-0000000009ff", uri: uri))
+        #expect(!FileManager.default.fileExists(atPath: unused))
+    }
+
     @Test func failedOperationRemovesWhatItMadeNewestFirst() async throws {
         let f = try Fixture()
         defer { f.dir.remove() }
