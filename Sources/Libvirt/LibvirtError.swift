@@ -31,6 +31,8 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable, Equatable 
         public static let authFailed = Code(rawValue: Int32(VIR_ERR_AUTH_FAILED.rawValue))
         public static let migrateUnsafe = Code(rawValue: Int32(VIR_ERR_MIGRATE_UNSAFE.rawValue))
         public static let agentUnresponsive = Code(rawValue: Int32(VIR_ERR_AGENT_UNRESPONSIVE.rawValue))
+        public static let noStoragePool = Code(rawValue: Int32(VIR_ERR_NO_STORAGE_POOL.rawValue))
+        public static let noStorageVolume = Code(rawValue: Int32(VIR_ERR_NO_STORAGE_VOL.rawValue))
     }
 
     /// libvirt's `virErrorDomain`: which part of libvirt raised the error.

@@ -56,6 +56,66 @@ struct VMCreateTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.path).count == 1)
     }
 
+    /// Disks as qcow2 volumes of a libvirt directory pool; pools that are
+    /// missing, stopped or not file-backed are refused before anything is
+    /// made; a VM that cannot start is rolled back with its volume.
+    @Test func disksInAStoragePoolAndRollbackOfAFailedStart() async throws {
+        let conn = try Connection(uri: "qemu:///system")
+        let dir = try TemporaryDirectory("vk")
+        defer { dir.remove() }
+        let store = try TemporaryDirectory("vkp")
+        defer { store.remove() }
+        chmod(store.path, 0o755)
+        let tag = UUID().uuidString.prefix(6).lowercased()
+        let name = "vkp-\(tag)", poolName = "vkp-\(tag)", idle = "vkp-\(tag)-idle", lvm = "vkp-\(tag)-lvm"
+        defer {
+            for n in [name, name + "-b"] {
+                if let d = try? conn.domain(named: n) { try? d.destroy(); try? d.undefine() }
+            }
+            for n in [poolName, idle, lvm] {
+                guard let p = try? conn.storagePool(named: n) else { continue }
+                try? p.destroy()
+                try? p.undefine()
+            }
+        }
+        let pool = try conn.defineStoragePool(xml: "<pool type='dir'><name>\(poolName)</name><target><path>\(store.path)</path></target></pool>")
+        try pool.start()
+        try FileManager.default.createDirectory(atPath: store.path + "/idle", withIntermediateDirectories: true)
+        _ = try conn.defineStoragePool(xml: "<pool type='dir'><name>\(idle)</name><target><path>\(store.path)/idle</path></target></pool>")
+        _ = try conn.defineStoragePool(xml: "<pool type='logical'><name>\(lvm)</name><source><name>\(lvm)</name></source><target><path>/dev/\(lvm)</path></target></pool>")
+        let daemon = try DaemonProcess(connect: "qemu:///system", directory: dir)
+        defer { daemon.stop() }
+
+        let r = try daemon.vigil(["vm", "create", name, "--memory", "128", "--disk", "1@pool:\(poolName)", "--virt-type", "qemu", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let disk = store.path + "/\(name)-disk1.qcow2"
+        #expect(try DomainDefinitionProbe.diskPath(try conn.domain(named: name).xml()) == disk)
+        #expect(try pool.volume(named: "\(name)-disk1.qcow2").path() == disk, "the disk is a volume of the pool")
+        let info = try ProcessRunner.run(["qemu-img", "info", "-U", "--output=json", disk])
+        #expect(info.stdout.contains("\"virtual-size\": 1073741824") && info.stdout.contains("\"format\": \"qcow2\""), "\(info.stdout)")
+
+        // Every pool problem at once, nothing made.
+        let refused = try daemon.vigil(["vm", "create", name + "-b", "--disk", "1@pool:nosuch-\(tag)", "--disk", "1@pool:\(idle)",
+                                        "--disk", "1@pool:\(lvm)", "--virt-type", "qemu"])
+        #expect(refused.status != 0, "\(refused.stdout)")
+        for text in ["no storage pool 'nosuch-\(tag)'", "'\(idle)' is not active", "logical pool", "directory-backed"] {
+            #expect(refused.stderr.contains(text), "missing '\(text)' in: \(refused.stderr)")
+        }
+        #expect((try? conn.domain(named: name + "-b")) == nil)
+        // The same volume name again: refused.
+        let again = try daemon.vigil(["vm", "create", name, "--disk", "1@pool:\(poolName)", "--virt-type", "qemu"])
+        #expect(again.status != 0 && again.stderr.contains("exists"), "\(again.stderr)")
+
+        // Defined, then the start fails (no such network): rolled back, volume and all.
+        let failed = try daemon.vigil(["vm", "create", name + "-b", "--memory", "128", "--disk", "1@pool:\(poolName)",
+                                       "--nic", "network=nosuch-\(tag)", "--virt-type", "qemu", "--start"])
+        #expect(failed.status != 0 && failed.stderr.contains("nosuch-\(tag)") && failed.stderr.contains("rolled back"), "\(failed.stderr)")
+        #expect((try? conn.domain(named: name + "-b")) == nil, "no half-made VM")
+        #expect(!FileManager.default.fileExists(atPath: store.path + "/\(name)-b-disk1.qcow2"), "no orphaned disk")
+        try pool.refresh()
+        #expect((try? pool.volume(named: "\(name)-b-disk1.qcow2")) == nil)
+    }
+
     @Test func badParametersAreAllReportedAndNothingIsMade() throws {
         let dir = try TemporaryDirectory("vk")
         defer { dir.remove() }

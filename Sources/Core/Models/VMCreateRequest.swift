@@ -12,13 +12,18 @@ public struct VMCreateRequest: Codable, Sendable {
     public var virtType: String?
     public var start: Bool?
 
+    /// A new disk, in a storage directory or in a libvirt storage pool (one of the two).
     public struct DiskSpec: Codable, Sendable {
         public var sizeGiB: Double
         /// Where the disk file goes (a storage directory every host that may run the VM sees).
-        public var directory: String
-        public init(sizeGiB: Double, directory: String) {
+        public var directory: String?
+        /// A libvirt storage pool whose volumes are files (dir, fs, netfs):
+        /// the disk is made as a qcow2 volume of it.
+        public var pool: String?
+        public init(sizeGiB: Double, directory: String? = nil, pool: String? = nil) {
             self.sizeGiB = sizeGiB
             self.directory = directory
+            self.pool = pool
         }
     }
 

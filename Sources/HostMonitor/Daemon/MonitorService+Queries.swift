@@ -281,8 +281,9 @@ extension MonitorService {
 // MARK: - create
 
 extension MonitorService {
-    /// Creates disks and defines the VM; on any failure removes what it made,
-    /// so no half-made VM or orphaned disk is left.
+    /// Creates disks and defines the VM as a journalled operation: anything
+    /// failing, or vigild dying halfway, leaves no half-made VM and no
+    /// orphaned disk (undone at once, or at the next start).
     public func createVM(_ request: VMCreateRequest) async throws -> VMSummary {
         let problems = VMBuilder.problems(request)
         guard problems.isEmpty else {
@@ -293,28 +294,41 @@ extension MonitorService {
             if (try? conn.domain(named: request.name)) != nil {
                 throw APIError.conflict("a VM named \(request.name) exists", hint: "choose another name")
             }
+            let taken = request.disks.indices.filter { request.disks[$0].pool == nil }.map { VMBuilder.diskPath(request, $0) }
+                .filter { FileManager.default.fileExists(atPath: $0) }
+            let pools = PoolDisks.problems(request, conn)
+            if !taken.isEmpty || !pools.isEmpty {
+                throw APIError.conflict("cannot create VM: " + (taken.map { "\($0) already exists" } + pools).joined(separator: "; "),
+                                        hint: "Vigil never overwrites a disk: choose another name or place")
+            }
         }
-        var made: [String] = []
-        let uuid: String
-        do {
-            for i in request.disks.indices {
-                let path = VMBuilder.diskPath(request, i)
-                try await DiskImage.createNew(path, sizeBytes: VMBuilder.diskBytes(request.disks[i].sizeGiB))
-                made.append(path)
-            }
-            uuid = try await executor.run { () throws -> String in
-                let dom = try conn.define(xml: VMBuilder.xml(request))
-                if request.start == true {
-                    do { try dom.create() } catch {
-                        try? dom.undefine()
-                        throw error
-                    }
+        let uuid = UUID().uuidString.lowercased(), uri = config.libvirtURI
+        let op = try await operations.start(kind: "create", target: request.name, cancellable: false) { ctx in
+            var paths: [String] = []
+            for (i, d) in request.disks.enumerated() {
+                if let pool = d.pool {
+                    try ctx.willDo(.deleteVolume(pool: pool, volume: VMBuilder.diskName(request, i), uri: uri))
+                    let volume = try await self.executor.run { try PoolDisks.create(request, i, conn) }
+                    paths.append(try volume.path())
+                } else {
+                    let path = VMBuilder.diskPath(request, i)
+                    try ctx.willCreate(file: path)
+                    try await DiskImage.createNew(path, sizeBytes: VMBuilder.diskBytes(d.sizeGiB))
+                    paths.append(path)
                 }
-                return dom.uuid
             }
-        } catch {
-            for path in made { try? FileManager.default.removeItem(atPath: path) }
-            throw error
+            let xml = VMBuilder.xml(request, diskPaths: paths, uuid: uuid)
+            try ctx.willDo(.undefineDomain(uuid: uuid, uri: uri))
+            try await self.executor.run {
+                let dom = try conn.define(xml: xml)
+                if request.start == true { try dom.create() }
+            }
+            return request.name
+        }
+        let end = try await operations.wait(id: op.id, seconds: 120)
+        guard let end, end.state == .succeeded else {
+            throw APIError(.internalServerError, "cannot create VM \(request.name): \(end?.error ?? "still running (operation \(op.id))")",
+                           hint: "see 'vigil op show \(op.id)'; nothing was left behind")
         }
         events.record(vmUUID: uuid, vmName: request.name, kind: "admin",
                       message: "created: \(request.vcpus) vCPU, \(request.memoryMiB) MiB, \(request.disks.count) disk(s), \(request.nics.count) NIC(s)",

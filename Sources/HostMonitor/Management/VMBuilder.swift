@@ -13,8 +13,13 @@ enum VMBuilder {
         if r.disks.count > 16 { p.append("at most 16 disks") }
         for (i, d) in r.disks.enumerated() {
             if !(d.sizeGiB > 0 && d.sizeGiB <= 65_536) { p.append("disk \(i + 1): size must be above 0 and at most 65536 GiB") }
-            if !FileFacts.isDirectory(d.directory) {
-                p.append("disk \(i + 1): storage directory '\(d.directory)' does not exist (give an absolute path)")
+            switch (d.directory, d.pool) {
+            case (let dir?, nil):
+                if !FileFacts.isDirectory(dir) { p.append("disk \(i + 1): storage directory '\(dir)' does not exist (give an absolute path)") }
+            case (nil, let pool?):
+                if pool.isEmpty { p.append("disk \(i + 1): name the storage pool") }
+            default:
+                p.append("disk \(i + 1): give either a storage directory or a storage pool")
             }
         }
         for (i, n) in r.nics.enumerated() {
@@ -43,14 +48,19 @@ enum VMBuilder {
         return []
     }
 
+    /// The file name of the new VM's disk `i` (in its directory, or as a pool volume).
+    static func diskName(_ r: VMCreateRequest, _ i: Int) -> String { "\(r.name)-disk\(i + 1).qcow2" }
+
+    /// Where disk `i` goes when it is in a directory.
     static func diskPath(_ r: VMCreateRequest, _ i: Int) -> String {
-        let dir = r.disks[i].directory.hasSuffix("/") ? String(r.disks[i].directory.dropLast()) : r.disks[i].directory
-        return "\(dir)/\(r.name)-disk\(i + 1).qcow2"
+        let d = r.disks[i].directory ?? ""
+        return (d.hasSuffix("/") ? String(d.dropLast()) : d) + "/" + diskName(r, i)
     }
 
     /// The domain definition; `diskPaths` overrides where each disk's image is
     /// (an import names its own files), otherwise `diskPath(r, i)`.
-    static func xml(_ r: VMCreateRequest, diskPaths: [String]? = nil) -> String {
+    /// `uuid` is given up front when the definition is journalled before it is made.
+    static func xml(_ r: VMCreateRequest, diskPaths: [String]? = nil, uuid: String? = nil) -> String {
         let esc = XMLEscape.text
         let boots = r.boot.map { "    <boot dev='\($0)'/>" }.joined(separator: "\n")
         let paths = diskPaths ?? r.disks.indices.map { diskPath(r, $0) }
@@ -74,7 +84,7 @@ enum VMBuilder {
         }.joined(separator: "\n")
         return """
         <domain type='\(r.virtType ?? "kvm")'>
-          <name>\(esc(r.name))</name>
+          <name>\(esc(r.name))</name>\(uuid.map { "<uuid>\($0)</uuid>" } ?? "")
           <memory unit='MiB'>\(r.memoryMiB)</memory>
           <vcpu>\(r.vcpus)</vcpu>
           <os>

@@ -19,6 +19,16 @@ struct UndoRunner: Sendable {
                 return xmls.contains { DomainDefinition.diskFiles(in: $0).contains { $0.path == path } }
             }
             if !used && FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        case .deleteVolume(let pool, let volume, let uri):
+            try await executor.run {
+                let conn = try Connection(uri: uri)
+                defer { conn.close() }
+                do {
+                    try conn.storagePool(named: pool).volume(named: volume).delete()
+                } catch let error as LibvirtError where error.code == .noStorageVolume || error.code == .noStoragePool {
+                    return  // never made, or gone with its pool
+                }
+            }
         case .moveBack(let from, let to):
             if FileManager.default.fileExists(atPath: from) && !FileManager.default.fileExists(atPath: to) {
                 try FileManager.default.moveItem(atPath: from, toPath: to)

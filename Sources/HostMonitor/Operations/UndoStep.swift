@@ -9,6 +9,8 @@ enum UndoStep: Codable, Sendable, Equatable {
     /// A file made for an existing domain (a source VM's new overlay):
     /// removed unless that domain's definition uses it by now.
     case removeFileUnlessUsed(path: String, domainUUID: String, uri: String)
+    /// A volume the operation creates in a libvirt storage pool.
+    case deleteVolume(pool: String, volume: String, uri: String)
     /// A domain the operation defines, by the UUID it was given up front.
     case undefineDomain(uuid: String, uri: String)
     /// A helper process (qemu-img, tar) that may outlive a killed vigild;
@@ -35,6 +37,7 @@ extension UndoStep {
         switch self {
         case .removeFile(let path): "remove \(path)"
         case .removeFileUnlessUsed(let path, let uuid, _): "remove \(path) unless \(uuid) uses it"
+        case .deleteVolume(let pool, let volume, _): "delete volume \(volume) of pool \(pool)"
         case .undefineDomain(let uuid, let uri): "undefine \(uuid) on \(uri)"
         case .killProcess(let pid, let marker): "stop process \(pid) (\(marker))"
         case .abortJob(let uuid, _): "abort the block job of \(uuid)"

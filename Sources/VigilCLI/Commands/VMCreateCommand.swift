@@ -9,15 +9,17 @@ extension VMCommand {
             abstract: "Create a VM from parameters (new qcow2 disks, NICs, boot order).",
             discussion: """
                 The VM gets what Vigil's protection needs: a pvpanic device, on_crash=preserve, \
-                and the vigil-agent and qemu-guest-agent channels. If anything fails, the disks \
-                made so far are removed and nothing is defined.
-                Example: vigil vm create web1 --vcpus 2 --memory 2048 --disk 20@/srv/vms --nic network=default --boot hd,network
+                and the vigil-agent and qemu-guest-agent channels. Disks go into a storage directory \
+                or, as qcow2 volumes, into a libvirt storage pool whose volumes are files (dir, fs, \
+                netfs). Creation is journalled: if anything fails, or vigild stops halfway, the disks \
+                made so far are removed and nothing stays defined.
+                Example: vigil vm create web1 --vcpus 2 --memory 2048 --disk 20@/srv/vms --disk 100@pool:data --nic network=default --boot hd,network
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Name of the new VM.") var name: String
         @Option(help: "Virtual CPUs.") var vcpus = 1
         @Option(help: "Memory in MiB.") var memory = 1024
-        @Option(help: "A new disk: SIZE_GiB@DIRECTORY (repeatable; the first is vda).") var disk: [String] = []
+        @Option(help: "A new disk: SIZE_GiB@DIRECTORY, or SIZE_GiB@pool:POOL for a volume of a directory-backed libvirt storage pool (repeatable; the first is vda).") var disk: [String] = []
         @Option(help: "A NIC: user, network=NAME or bridge=NAME, optionally ,mac=XX:… (repeatable).") var nic: [String] = []
         @Option(help: "Boot order, comma-separated: hd, network, cdrom.") var boot = "hd"
         @Option(help: "libvirt domain type: kvm or qemu (TCG).") var virtType = "kvm"
@@ -27,8 +29,9 @@ extension VMCommand {
             let disks = try disk.map { spec -> VMCreateRequest.DiskSpec in
                 let parts = spec.split(separator: "@", maxSplits: 1).map(String.init)
                 guard parts.count == 2, let size = Double(parts[0].trimmed(["g", "G"])) else {
-                    throw ValidationError("--disk takes SIZE_GiB@DIRECTORY, e.g. 20@/srv/vms; got '\(spec)'")
+                    throw ValidationError("--disk takes SIZE_GiB@DIRECTORY or SIZE_GiB@pool:POOL, e.g. 20@/srv/vms or 20@pool:default; got '\(spec)'")
                 }
+                if parts[1].hasPrefix("pool:") { return .init(sizeGiB: size, pool: String(parts[1].dropFirst(5))) }
                 return .init(sizeGiB: size, directory: URL(fileURLWithPath: parts[1]).standardizedFileURL.path)
             }
             let nics = try nic.map { spec -> VMCreateRequest.NICSpec in
