@@ -94,6 +94,17 @@ struct VMCreateTests {
         let info = try ProcessRunner.run(["qemu-img", "info", "-U", "--output=json", disk])
         #expect(info.stdout.contains("\"virtual-size\": 1073741824") && info.stdout.contains("\"format\": \"qcow2\""), "\(info.stdout)")
 
+        // A disk added later goes into the pool too (the VM is off: next boot).
+        let added = try daemon.vigil(["vm", "disk", "add", name, "64M", "--pool", poolName, "--json"])
+        #expect(added.status == 0, "\(added.stderr)")
+        let change = try JSONDecoder().decode(HardwareChangeResult.self, from: Data(added.stdout.utf8))
+        #expect(change.effective == .nextBoot && change.path == store.path + "/\(name)-vdb.qcow2", "\(change)")
+        #expect(try pool.volume(named: "\(name)-vdb.qcow2").path() == change.path)
+        let noPool = try daemon.vigil(["vm", "disk", "add", name, "64M", "--pool", "nosuch-\(tag)"])
+        #expect(noPool.status != 0 && noPool.stderr.contains("no storage pool"), "\(noPool.stderr)")
+        let both = try daemon.vigil(["vm", "disk", "add", name, "64M", "--pool", poolName, "--dir", store.path])
+        #expect(both.status != 0 && both.stderr.contains("--dir DIR or --pool POOL"), "\(both.stderr)")
+
         // Every pool problem at once, nothing made.
         let refused = try daemon.vigil(["vm", "create", name + "-b", "--disk", "1@pool:nosuch-\(tag)", "--disk", "1@pool:\(idle)",
                                         "--disk", "1@pool:\(lvm)", "--virt-type", "qemu"])

@@ -61,7 +61,11 @@ import Testing
 
     @Test func disksOnlineOnlyOnVirtio() throws {
         let add = try HardwarePlanner.diskAdd(.init(sizeMiB: 64, directory: "/s/"), vm: "g", config: Self.config, live: Self.live)
-        #expect(add == .init(target: "vdb", bus: "virtio", path: "/s/g-vdb.qcow2", live: true))
+        #expect(add == .init(target: "vdb", bus: "virtio", fileName: "g-vdb.qcow2", path: "/s/g-vdb.qcow2", live: true))
+        let pooled = try HardwarePlanner.diskAdd(.init(sizeMiB: 64, pool: "data"), vm: "g", config: Self.config, live: Self.live)
+        #expect(pooled.path == nil && pooled.fileName == "g-vdb.qcow2")
+        #expect(refusal { _ = try HardwarePlanner.diskAdd(.init(sizeMiB: 64, directory: "/s", pool: "data"), vm: "g", config: Self.config, live: nil) }?.status == 400)
+        #expect(refusal { _ = try HardwarePlanner.diskAdd(.init(sizeMiB: 64), vm: "g", config: Self.config, live: nil) }?.status == 400)
         let sata = refusal { _ = try HardwarePlanner.diskAdd(.init(sizeMiB: 64, directory: "/s", bus: "sata"), vm: "g", config: Self.config, live: Self.live) }
         #expect(sata?.status == 409 && sata?.text.contains("--bus virtio") == true && sata?.text.contains("--next-boot") == true)
         let ide = try HardwarePlanner.diskAdd(.init(sizeMiB: 64, directory: "/s", bus: "ide", nextBoot: true), vm: "g", config: Self.config, live: Self.live)

@@ -117,14 +117,17 @@ public struct MemoryChangeRequest: Codable, Sendable {
 /// `POST /v1/vms/{vm}/hardware/disks` body: a new qcow2 disk.
 public struct DiskAddRequest: Codable, Sendable {
     public var sizeMiB: Int
-    /// Where the qcow2 file goes (absolute).
-    public var directory: String
+    /// Where the qcow2 file goes (absolute), or
+    public var directory: String?
+    /// a libvirt storage pool (dir, fs, netfs) to make it as a volume of.
+    public var pool: String?
     /// `virtio` (default), `sata`, `scsi` or `ide`; only virtio can be added online.
     public var bus: String?
     public var nextBoot: Bool?
-    public init(sizeMiB: Int, directory: String, bus: String? = nil, nextBoot: Bool? = nil) {
+    public init(sizeMiB: Int, directory: String? = nil, pool: String? = nil, bus: String? = nil, nextBoot: Bool? = nil) {
         self.sizeMiB = sizeMiB
         self.directory = directory
+        self.pool = pool
         self.bus = bus
         self.nextBoot = nextBoot
     }

@@ -48,18 +48,34 @@ extension MonitorService {
     public func addDisk(vm: String, _ r: DiskAddRequest) async throws -> HardwareChangeResult {
         try await change(vm: vm, action: "disk-add") { vm in
             let plan = try HardwarePlanner.diskAdd(r, vm: vm.name, config: vm.config, live: vm.live)
-            try await HardwarePerformer.createDisk(plan.path, sizeMiB: r.sizeMiB)
+            let bytes = Int64(r.sizeMiB) * 1024 * 1024
+            let path: String, undo: @Sendable () -> Void
+            if let pool = r.pool {
+                let volume = try await executor.run { () throws -> StorageVolume in
+                    let conn = vm.dom.connection
+                    if let problem = PoolDisks.problem(pool: pool, volume: plan.fileName, conn) {
+                        throw APIError.conflict("cannot add the disk: \(problem)", hint: "or give --dir DIR")
+                    }
+                    return try PoolDisks.create(pool: pool, volume: plan.fileName, bytes: bytes, conn)
+                }
+                path = try volume.path()
+                undo = { try? volume.delete() }
+            } else {
+                path = plan.path ?? ""
+                try await HardwarePerformer.createDisk(path, sizeMiB: r.sizeMiB)
+                undo = { try? FileManager.default.removeItem(atPath: path) }
+            }
             do {
-                try await vm.libvirt { try $0.attachDevice(xml: HardwareXML.diskXML(path: plan.path, target: plan.target, bus: plan.bus),
+                try await vm.libvirt { try $0.attachDevice(xml: HardwareXML.diskXML(path: path, target: plan.target, bus: plan.bus),
                                                            affect: plan.live ? [.live, .config] : .config) }
             } catch {
-                try? FileManager.default.removeItem(atPath: plan.path)
+                undo()
                 throw error
             }
-            let bytes = UInt64(r.sizeMiB) * 1024 * 1024, count = vm.guestBefore?.disks.count ?? 0
+            let count = vm.guestBefore?.disks.count ?? 0
             return (HardwareChangeResult(vm: vm.name, change: "disk \(plan.target) added (\(plan.bus), \(r.sizeMiB) MiB)",
-                                         effective: plan.live ? .now : .nextBoot, device: plan.target, path: plan.path),
-                    { inv in inv.disks.count > count && inv.disks.contains { $0.sizeBytes == bytes } })
+                                         effective: plan.live ? .now : .nextBoot, device: plan.target, path: path),
+                    { inv in inv.disks.count > count && inv.disks.contains { $0.sizeBytes == UInt64(bytes) } })
         }
     }
 

@@ -25,7 +25,11 @@ enum HardwarePlanner {
     struct DiskAddPlan: Equatable {
         var target: String
         var bus: String
-        var path: String
+        /// The new file's name (VM-TARGET.qcow2), and
+        var fileName: String
+        /// its path in the directory asked for; nil when it goes into a pool
+        /// (the pool says where).
+        var path: String?
         var live: Bool
     }
 
@@ -104,8 +108,11 @@ enum HardwarePlanner {
         guard (1...67_108_864).contains(r.sizeMiB) else {
             throw .badRequest("disk size must be 1 MiB to 64 TiB, got \(r.sizeMiB) MiB", hint: "e.g. 512M, 20G")
         }
-        guard r.directory.hasPrefix("/") else {
-            throw .badRequest("the storage directory must be an absolute path, got '\(r.directory)'", hint: "e.g. --dir /var/lib/libvirt/images")
+        switch (r.directory, r.pool) {
+        case (let dir?, nil) where !dir.hasPrefix("/"):
+            throw .badRequest("the storage directory must be an absolute path, got '\(dir)'", hint: "e.g. --dir /var/lib/libvirt/images")
+        case (_?, nil), (nil, _?): break
+        default: throw .badRequest("give either a storage directory or a storage pool", hint: "--dir DIR or --pool POOL")
         }
         let online = live != nil && r.nextBoot != true
         if online && bus != onlineBus {
@@ -116,8 +123,9 @@ enum HardwarePlanner {
         guard let target = DiskTargets.free(prefix, used: used) else {
             throw .conflict("no free \(prefix)* disk name left", hint: "remove a disk first")
         }
-        let dir = r.directory.hasSuffix("/") ? String(r.directory.dropLast()) : r.directory
-        return DiskAddPlan(target: target, bus: bus, path: "\(dir)/\(vm)-\(target).qcow2", live: online)
+        let fileName = "\(vm)-\(target).qcow2"
+        let path = r.directory.map { ($0.hasSuffix("/") ? String($0.dropLast()) : $0) + "/" + fileName }
+        return DiskAddPlan(target: target, bus: bus, fileName: fileName, path: path, live: online)
     }
 
     static func diskRemove(_ target: String, nextBoot: Bool, deleteFile: Bool,

@@ -9,37 +9,37 @@ enum PoolDisks {
 
     /// What stands in the way of the request's pool disks, all at once.
     static func problems(_ r: VMCreateRequest, _ conn: Connection) -> [String] {
-        var p: [String] = []
-        for (i, d) in r.disks.enumerated() {
-            guard let name = d.pool, !name.isEmpty else { continue }
-            let pool: StoragePool
-            do {
-                pool = try conn.storagePool(named: name)
-            } catch {
-                p.append("disk \(i + 1): no storage pool '\(name)' (list them with 'virsh pool-list --all')")
-                continue
-            }
-            let type = (try? pool.type()) ?? "?"
-            if !fileBacked.contains(type) {
-                p.append("disk \(i + 1): pool '\(name)' is a \(type) pool; Vigil makes disks in directory-backed pools (dir, fs, netfs): "
-                         + "make the volume with your storage's tools and attach it with 'vigil vm disk add'")
-            } else if (try? pool.isActive) != true {
-                p.append("disk \(i + 1): pool '\(name)' is not active (start it: virsh pool-start \(name))")
-            } else if (try? pool.volume(named: VMBuilder.diskName(r, i))) != nil {
-                p.append("disk \(i + 1): pool '\(name)' already has a volume \(VMBuilder.diskName(r, i))")
-            }
+        r.disks.indices.compactMap { i in
+            r.disks[i].pool.flatMap { problem(pool: $0, volume: VMBuilder.diskName(r, i), conn) }.map { "disk \(i + 1): \($0)" }
         }
-        return p
     }
 
-    /// Creates disk `i` as a qcow2 volume; libvirt writes it (qemu-img).
+    /// Why volume `volume` cannot be made in pool `name`, or nil.
+    static func problem(pool name: String, volume: String, _ conn: Connection) -> String? {
+        guard !name.isEmpty, let pool = try? conn.storagePool(named: name) else {
+            return "no storage pool '\(name)' (list them with 'virsh pool-list --all')"
+        }
+        let type = (try? pool.type()) ?? "?"
+        if !fileBacked.contains(type) {
+            return "pool '\(name)' is a \(type) pool; Vigil makes disks in directory-backed pools (dir, fs, netfs): "
+                + "make the volume with your storage's tools and attach it with virsh attach-disk"
+        }
+        if (try? pool.isActive) != true { return "pool '\(name)' is not active (start it: virsh pool-start \(name))" }
+        if (try? pool.volume(named: volume)) != nil { return "pool '\(name)' already has a volume \(volume)" }
+        return nil
+    }
+
+    /// Creates disk `i` of a new VM as a qcow2 volume.
     static func create(_ r: VMCreateRequest, _ i: Int, _ conn: Connection) throws -> StorageVolume {
-        let pool = try conn.storagePool(named: r.disks[i].pool ?? "")
+        try create(pool: r.disks[i].pool ?? "", volume: VMBuilder.diskName(r, i), bytes: VMBuilder.diskBytes(r.disks[i].sizeGiB), conn)
+    }
+
+    /// A qcow2 volume of `bytes`; libvirt writes it (qemu-img).
+    static func create(pool name: String, volume: String, bytes: Int64, _ conn: Connection) throws -> StorageVolume {
         let xml = """
-            <volume><name>\(XMLEscape.text(VMBuilder.diskName(r, i)))</name>\
-            <capacity unit='bytes'>\(VMBuilder.diskBytes(r.disks[i].sizeGiB))</capacity>\
+            <volume><name>\(XMLEscape.text(volume))</name><capacity unit='bytes'>\(bytes)</capacity>\
             <target><format type='qcow2'/></target></volume>
             """
-        return try pool.createVolume(xml: xml)
+        return try conn.storagePool(named: name).createVolume(xml: xml)
     }
 }

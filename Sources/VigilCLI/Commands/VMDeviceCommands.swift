@@ -12,18 +12,23 @@ extension VMCommand {
             subcommands: [Add.self, Remove.self, Grow.self])
 
         struct Add: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a new qcow2 disk (file VM-TARGET.qcow2 in --dir).")
+            static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a new qcow2 disk (VM-TARGET.qcow2 in --dir, or a volume of --pool).")
             @OptionGroup var global: GlobalOptions
             @Argument(help: "VM name or UUID.") var vm: String
             @Argument(help: "Size: N (MiB), NM or NG.") var size: String
-            @Option(help: "Directory for the qcow2 file.") var dir: String
+            @Option(help: "Directory for the qcow2 file.") var dir: String?
+            @Option(help: "Or a libvirt storage pool (dir, fs, netfs) to make it as a volume of.") var pool: String?
             @Option(help: "virtio (online), sata, scsi or ide (next boot only).") var bus = "virtio"
             @Flag(help: "Change the definition only: effective at the next boot.") var nextBoot = false
 
+            func validate() throws {
+                if (dir == nil) == (pool == nil) { throw ValidationError("give --dir DIR or --pool POOL (one of them)") }
+            }
+
             func run() async throws {
                 try await HardwareOutput.send(global, .POST, "/v1/vms/\(vm.percentEscaped)/hardware/disks",
-                                              DiskAddRequest(sizeMiB: try Size.mib(size), directory: URL(fileURLWithPath: dir).standardizedFileURL.path,
-                                                             bus: bus, nextBoot: nextBoot ? true : nil))
+                                              DiskAddRequest(sizeMiB: try Size.mib(size), directory: dir.map { URL(fileURLWithPath: $0).standardizedFileURL.path },
+                                                             pool: pool, bus: bus, nextBoot: nextBoot ? true : nil))
             }
         }
 
