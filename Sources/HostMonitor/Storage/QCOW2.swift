@@ -130,6 +130,7 @@ enum QCOW2 {
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
+            // Sound: reads at most count - done bytes into the buffer's remaining tail.
             let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done)) }
             if n < 0 && errno == EINTR { continue }
             guard n >= 0 else { throw failure("cannot read", path) }
@@ -142,6 +143,7 @@ enum QCOW2 {
     private static func writeAt(_ fd: Int32, _ bytes: [UInt8], offset: Int64, _ path: String) throws {
         var done = 0
         while done < bytes.count {
+            // Sound: writes the buffer's remaining tail, bytes.count - done bytes.
             let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress.map { $0 + done }, bytes.count - done, off_t(offset) + off_t(done)) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw failure("cannot write", path) }
