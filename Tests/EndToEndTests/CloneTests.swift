@@ -217,6 +217,13 @@ struct CloneTests {
         #expect(badDir.status != 0 && badDir.stderr.contains("does not exist"), "\(badDir.stderr)")
         let noShared = try daemon.vigil(["vm", "clone", name, name + "-d", "--host", "qemu+tcp://127.0.0.9/system"])
         #expect(noShared.status != 0 && noShared.stderr.contains("shared storage"), "\(noShared.stderr)")
+        // A VM with (internal) snapshots: a linked clone would strand them; refused, nothing moved.
+        #expect(try ProcessRunner.run(["virsh", "-q", "snapshot-create-as", name, "s1"]).status == 0)
+        let withSnapshot = try daemon.vigil(["vm", "clone", name, name + "-d", "--linked"])
+        #expect(withSnapshot.status != 0 && withSnapshot.stderr.contains("has snapshots") && withSnapshot.stderr.contains("full clone"),
+                "\(withSnapshot.stderr)")
+        #expect(try DomainDefinitionProbe.diskPath(try conn.domain(named: name).xml()) == source, "the source was not moved")
+        _ = try ProcessRunner.run(["virsh", "-q", "snapshot-delete", name, "s1"])
         daemon.stop()
     }
 }

@@ -56,6 +56,11 @@ extension MonitorService {
             if running, r.mode == .full, try source.jobProgress().kind != .none {
                 throw APIError.conflict("\(source.name) is busy with another job (migration, backup)", hint: "wait for it to finish and try again")
             }
+            if r.mode == .linked, try source.snapshotCount > 0 {
+                // Its images would become bases under new overlays, where its snapshots can no longer be reverted to.
+                throw APIError.conflict("\(source.name) has snapshots; a linked clone would freeze the images they live in",
+                                        hint: "make a full clone, or delete its snapshots first (virsh snapshot-list \(source.name))")
+            }
             if r.mode == .linked, try source.hasManagedSaveImage {
                 throw APIError.conflict("\(source.name) is hibernated; a linked clone would change the disks its saved memory belongs to",
                                         hint: "wake it (vigil vm wake) or make a full clone")
