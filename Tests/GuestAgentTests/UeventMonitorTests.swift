@@ -4,7 +4,8 @@ import Testing
 
 /// The netlink uevent monitor that replaced libudev sees real kernel events
 /// of its subsystem and ignores others' (needs root to trigger a uevent).
-@Suite(.enabled(if: access("/sys/class/net/lo/uevent", W_OK) == 0, "needs write access to /sys/class/net/lo/uevent"))
+// Serialized: each test triggers a net uevent the other would see.
+@Suite(.serialized, .enabled(if: access("/sys/class/net/lo/uevent", W_OK) == 0, "needs write access to /sys/class/net/lo/uevent"))
 struct UeventMonitorTests {
     static func trigger() {
         let fd = open("/sys/class/net/lo/uevent", O_WRONLY)

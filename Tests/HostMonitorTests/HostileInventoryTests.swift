@@ -25,13 +25,11 @@ import TestSupport
         #expect(!old.receivedText.contains("inventory_request"))
 
         let daemon = rig.daemon
-        // On a GCD thread, not the cooperative pool: the blocking waits below
-        // would otherwise starve it when other suites run alongside.
-        let query = Task.detached {
-            try await withCheckedThrowingContinuation { (done: CheckedContinuation<CommandResult, Error>) in
-                DispatchQueue.global().async { done.resume(with: Result { try daemon.vigil(["vm", "hardware", "inv", "--json"]) }) }
-            }
-        }
+        // Started at once on a thread of its own: a task would wait for the
+        // cooperative pool, which other suites' blocking waits can hold for
+        // longer than this test waits for the request.
+        let query = Answer()
+        Thread.detachNewThread { query.set(Result { try daemon.vigil(["vm", "hardware", "inv", "--json"]) }) }
         var id: UInt64?
         try FakeGuestTests().waitFor("inventory request") {
             let text = ch.receivedText
@@ -52,7 +50,8 @@ import TestSupport
         #expect(reply(asked, cpus: 1).count < AgentProtocol.maxLineBytes)
         ch.send(reply(asked + 1000, cpus: 99))   // answers nothing vigild asked: dropped
         ch.send(reply(asked, cpus: 1_000_000))
-        let r = try await query.value
+        try FakeGuestTests().waitFor("vigil vm hardware to answer") { query.value != nil }
+        let r = try #require(query.value).get()
         #expect(r.status == 0, "\(r.stderr)")
         let report = try JSONDecoder().decode(HardwareReport.self, from: Data(r.stdout.utf8))
         let guest = try #require(report.guest, "\(report.guestNote ?? "")")
@@ -60,4 +59,12 @@ import TestSupport
         #expect(guest.nics.count == 64 && guest.nics.allSatisfy { $0.name == String(repeating: "n", count: 64) })
         #expect(guest.disks == [.init(name: "vda", sizeBytes: 1 << 30)])
     }
+}
+
+/// The result of a command run on another thread.
+private final class Answer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<CommandResult, any Error>?
+    func set(_ r: Result<CommandResult, any Error>) { lock.withLock { result = r } }
+    var value: Result<CommandResult, any Error>? { lock.withLock { result } }
 }

@@ -37,12 +37,17 @@ public enum ProcessRunner {
             close(outPipe[0]); close(errPipe[0])
             throw TestbedError("cannot run \(argv[0]): \(String(cString: strerror(rc)))")
         }
-        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
+        // Read both pipes concurrently so a chatty child cannot block on a full
+        // pipe; on threads of their own: GCD's global queue is as wide as the
+        // machine has cores, and blocking reads from parallel tests would
+        // queue behind each other there.
         let group = DispatchGroup()
         let output = OutputBox()
         let outFD = outPipe[0], errFD = errPipe[0]
-        DispatchQueue.global().async(group: group) { let d = readAll(outFD); output.set(out: d) }
-        DispatchQueue.global().async(group: group) { let d = readAll(errFD); output.set(err: d) }
+        group.enter()
+        group.enter()
+        Thread.detachNewThread { output.set(out: readAll(outFD)); group.leave() }
+        Thread.detachNewThread { output.set(err: readAll(errFD)); group.leave() }
         let deadline = Date().addingTimeInterval(timeout)
         var status: Int32 = 0
         while true {
