@@ -20,7 +20,8 @@ public final class MonitorService: Service, Sendable {
     private let current = Mutex<Connection?>(nil)
     let watchers = WatcherSet()
     let requests = AgentRequests()
-    var timeKeeper: TimeKeeper { TimeKeeper(center: center, requests: requests, events: events, logger: logger) }
+    let clockSyncs = ClockSyncGate()
+    var timeKeeper: TimeKeeper { TimeKeeper(center: center, requests: requests, events: events, logger: logger, gate: clockSyncs) }
 
     let repository: AgentRepository
     /// Long operations (clones, template transfers, wipes), journalled.

@@ -9,6 +9,8 @@ struct TimeKeeper: Sendable {
     let requests: AgentRequests
     let events: EventLog
     let logger: Logger
+    /// Shared by every TimeKeeper of a vigild (see `ClockSyncGate`).
+    let gate: ClockSyncGate
     static let probes = 5
 
     struct NoAnswer: Error, CustomStringConvertible {
@@ -37,6 +39,10 @@ struct TimeKeeper: Sendable {
     /// Measures, corrects and measures again. `forceStep` (an administrator's
     /// explicit sync) steps even small offsets instead of slewing them.
     func sync(_ uuid: String, name: String, reason: String, forceStep: Bool = false) async throws -> TimeStatus {
+        try await gate.run(uuid) { try await syncNow(uuid, name: name, reason: reason, forceStep: forceStep) }
+    }
+
+    private func syncNow(_ uuid: String, name: String, reason: String, forceStep: Bool) async throws -> TimeStatus {
         let before = try await measure(uuid)
         let correction = TimeCorrection(offset: before.offsetNs, forceStep: forceStep)
         if correction.kind != .none {
