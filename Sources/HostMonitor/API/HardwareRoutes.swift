@@ -16,7 +16,7 @@ enum HardwareRoutes {
             return try await monitor.changeMemory(vm: try context.parameters.decoded("vm"), body)
         }
         router.post("/v1/vms/:vm/hardware/disks") { request, context in
-            let body = try await RequestBody.decode(DiskAddRequest.self, request, context, hint: "send {\"sizeMiB\": N, \"directory\": \"/abs/dir\", \"bus\": \"virtio\", \"nextBoot\": bool}; see docs/api.md")
+            let body = try await RequestBody.decode(DiskAddRequest.self, request, context, hint: "send {\"sizeMiB\": N, \"directory\": \"/abs/dir\" or \"pool\": NAME, \"bus\": \"virtio\", \"nextBoot\": bool}; see docs/api.md")
             return try await monitor.addDisk(vm: try context.parameters.decoded("vm"), body)
         }
         router.delete("/v1/vms/:vm/hardware/disks/:target") { request, context in

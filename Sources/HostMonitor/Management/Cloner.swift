@@ -66,16 +66,19 @@ struct Cloner: Sendable {
         if !freeze.isEmpty {
             try ctx.checkCancelled()
             ctx.progress(0.1, "moving \(plan.source.name) onto overlays")
-            let overlays = Dictionary(uniqueKeysWithValues: freeze.map { d in
-                let dir = URL(fileURLWithPath: d.from).deletingLastPathComponent().path
-                return (d.target, "\(dir)/\(plan.source.name)-\(d.target)-\(ctx.id).qcow2")
-            })
+            // The source's own new overlays: on its current images, beside them.
+            let own = freeze.map { d in
+                var o = d
+                o.to = URL(fileURLWithPath: d.from).deletingLastPathComponent().appendingPathComponent("\(plan.source.name)-\(d.target)-\(ctx.id).qcow2").path
+                return o
+            }
+            let overlays = Dictionary(uniqueKeysWithValues: own.map { ($0.target, $0.to) })
             if plan.running {
                 try await snapshot(plan, overlays)
             } else {
-                try await redefine(plan, freeze, overlays, ctx)
+                try await redefine(plan, own, overlays, ctx)
             }
-            ctx.note("\(plan.source.name) now writes to new overlays (\(overlays.values.sorted().joined(separator: ", "))) over its former images, which are now read-only bases shared with the clone")
+            ctx.note("\(plan.source.name) now writes to new overlays (\(own.map(\.to).joined(separator: ", "))) over its former images, which are now read-only bases shared with the clone")
             for d in freeze {
                 // QEMU opens backing files read-only; the mode keeps other tools from writing to a shared base.
                 chmod(d.from, 0o444)
@@ -114,13 +117,11 @@ struct Cloner: Sendable {
     /// qemu-img run: write the overlays, then point the definition at them.
     /// An overlay the source does not use by then is removed on rollback;
     /// once defined it is the source's and stays.
-    private func redefine(_ plan: Plan, _ freeze: [DiskCopier.Copy], _ overlays: [String: String],
+    private func redefine(_ plan: Plan, _ own: [DiskCopier.Copy], _ overlays: [String: String],
                           _ ctx: OperationContext) async throws {
         let source = plan.source
-        for d in freeze {
-            guard let overlay = overlays[d.target] else { continue }
-            try ctx.willDo(.removeFileUnlessUsed(path: overlay, domainUUID: source.uuid, uri: plan.sourceURI))
-            try await DiskImage.createOverlay(overlay, backing: d.from, backingFormat: d.format, virtualSize: d.virtualSize)
+        try await copier.overlay(own, ctx, range: 0.1...0.1) {
+            .removeFileUnlessUsed(path: $0.to, domainUUID: source.uuid, uri: plan.sourceURI)
         }
         try await copier.executor.run {
             var def = try DomainDefinition(xml: try source.xml([.inactive, .secure]))

@@ -124,7 +124,7 @@ enum HardwarePlanner {
             throw .conflict("no free \(prefix)* disk name left", hint: "remove a disk first")
         }
         let fileName = "\(vm)-\(target).qcow2"
-        let path = r.directory.map { ($0.hasSuffix("/") ? String($0.dropLast()) : $0) + "/" + fileName }
+        let path = r.directory.map { FileFacts.path(fileName, in: $0) }
         return DiskAddPlan(target: target, bus: bus, fileName: fileName, path: path, live: online)
     }
 

@@ -53,8 +53,7 @@ enum VMBuilder {
 
     /// Where disk `i` goes when it is in a directory.
     static func diskPath(_ r: VMCreateRequest, _ i: Int) -> String {
-        let d = r.disks[i].directory ?? ""
-        return (d.hasSuffix("/") ? String(d.dropLast()) : d) + "/" + diskName(r, i)
+        FileFacts.path(diskName(r, i), in: r.disks[i].directory ?? "/")
     }
 
     /// The domain definition; `diskPaths` overrides where each disk's image is

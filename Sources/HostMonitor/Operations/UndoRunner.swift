@@ -11,18 +11,14 @@ struct UndoRunner: Sendable {
         case .removeFile(let path):
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         case .removeFileUnlessUsed(let path, let uuid, let uri):
-            let used = try await executor.run { () throws -> Bool in
-                let conn = try Connection(uri: uri)
-                defer { conn.close() }
+            let used = try await onHost(uri) { conn in
                 guard let dom = try? conn.domain(uuid: uuid) else { return false }
                 let xmls = [try dom.xml([.inactive])] + (try dom.isActive ? [try dom.xml([])] : [])
                 return xmls.contains { DomainDefinition.diskFiles(in: $0).contains { $0.path == path } }
             }
             if !used && FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         case .deleteVolume(let pool, let volume, let uri):
-            try await executor.run {
-                let conn = try Connection(uri: uri)
-                defer { conn.close() }
+            try await onHost(uri) { conn in
                 do {
                     try conn.storagePool(named: pool).volume(named: volume).delete()
                 } catch let error as LibvirtError where error.code == .noStorageVolume || error.code == .noStoragePool {
@@ -41,34 +37,22 @@ struct UndoRunner: Sendable {
                 try await Task.sleep(for: .milliseconds(20))
             }
         case .undefineDomain(let uuid, let uri):
-            try await executor.run {
-                let conn = try Connection(uri: uri)
-                defer { conn.close() }
+            try await onHost(uri) { conn in
                 guard let dom = try? conn.domain(uuid: uuid) else { return }
                 if try dom.isActive { try dom.destroy() }
                 try dom.undefine([.managedSave, .snapshotsMetadata])
             }
         case .redefineDomain(let xml, let uri):
-            try await executor.run {
-                let conn = try Connection(uri: uri)
-                defer { conn.close() }
-                _ = try conn.define(xml: xml)
-            }
+            try await onHost(uri) { conn in _ = try conn.define(xml: xml) }
         case .completeWipe(let uuid, let uri, let paths):
-            let undefined = try await executor.run { () throws -> Bool in
-                let conn = try Connection(uri: uri)
-                defer { conn.close() }
-                return (try? conn.domain(uuid: uuid)) == nil
-            }
+            let undefined = try await onHost(uri) { conn in (try? conn.domain(uuid: uuid)) == nil }
             // Still defined: the destroy never happened, the disks are the VM's.
             guard undefined else { return }
             try await executor.run { try RecycleBin.delete(paths, wipe: true, log: { _ in }) }
         case .finishedAtStart:
             return
         case .abortJob(let uuid, let uri):
-            try await executor.run {
-                let conn = try Connection(uri: uri)
-                defer { conn.close() }
+            try await onHost(uri) { conn in
                 guard let dom = try? conn.domain(uuid: uuid), try dom.isActive,
                       try dom.jobProgress().kind != .none else { return }
                 try dom.abortJob()
@@ -76,6 +60,16 @@ struct UndoRunner: Sendable {
                     usleep(50_000)
                 }
             }
+        }
+    }
+
+    /// Runs `body` on its own connection to `uri` (the journal names the
+    /// host; vigild's own connection may be to another one, or gone).
+    private func onHost<T: Sendable>(_ uri: String, _ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try await executor.run {
+            let conn = try Connection(uri: uri)
+            defer { conn.close() }
+            return try body(conn)
         }
     }
 }

@@ -69,11 +69,13 @@ struct DiskCopier: Sendable {
         ctx.done(abort)
     }
 
-    /// qcow2 overlays on read-only bases (`from`).
-    func overlay(_ disks: [Copy], _ ctx: OperationContext, range: ClosedRange<Double>) async throws {
+    /// qcow2 overlays on read-only bases (`from`). `undo` is what a rollback
+    /// does with each (by default: remove it).
+    func overlay(_ disks: [Copy], _ ctx: OperationContext, range: ClosedRange<Double>,
+                 undo: (Copy) -> UndoStep = { .removeFile(path: $0.to) }) async throws {
         for (i, d) in disks.enumerated() {
             try ctx.checkCancelled()
-            try ctx.willCreate(file: d.to)
+            try ctx.willDo(undo(d))
             try await DiskImage.createOverlay(d.to, backing: d.from, backingFormat: d.format, virtualSize: d.virtualSize)
             ctx.progress(range.lowerBound + Double(i + 1) / Double(disks.count) * (range.upperBound - range.lowerBound),
                          "overlay for \(d.target)")

@@ -39,6 +39,7 @@ extension String {
     /// Percent-escapes every byte but RFC 3986's unreserved ones: safe in a
     /// path segment and in a query value (VM names may hold spaces, '&', '/').
     var percentEscaped: String {
+        let hex = Array("0123456789ABCDEF".unicodeScalars)
         var out = ""
         for byte in utf8 {
             switch byte {
@@ -46,7 +47,6 @@ extension String {
                  UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                let hex = Array("0123456789ABCDEF".unicodeScalars)
                 out.unicodeScalars.append("%")
                 out.unicodeScalars.append(hex[Int(byte >> 4)])
                 out.unicodeScalars.append(hex[Int(byte & 0xF)])
