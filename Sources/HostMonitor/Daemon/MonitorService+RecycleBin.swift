@@ -9,12 +9,20 @@ import Libvirt
 extension MonitorService {
     /// Runs `body` with `uuid` marked busy; refuses a second operation on the same VM.
     func exclusively<T>(_ uuid: String, _ name: String, _ body: () async throws -> T) async throws -> T {
+        try claimBusy(uuid, name)
+        defer { releaseBusy(uuid) }
+        return try await body()
+    }
+
+    /// Marks a VM as taken by a delete, restore, purge or destroy (a wipe
+    /// keeps the mark for its whole background operation).
+    func claimBusy(_ uuid: String, _ name: String) throws {
         guard binBusy.withLock({ $0.insert(uuid).inserted }) else {
             throw APIError.conflict("another delete, restore, purge or destroy of \(name) is under way", hint: "wait for it to finish")
         }
-        defer { binBusy.withLock { _ = $0.remove(uuid) } }
-        return try await body()
     }
+
+    func releaseBusy(_ uuid: String) { binBusy.withLock { _ = $0.remove(uuid) } }
 
     func resolve(_ conn: Connection, _ vm: String) async throws -> (uuid: String, name: String) {
         try await executor.run { () throws -> (String, String) in

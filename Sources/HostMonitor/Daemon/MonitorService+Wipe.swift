@@ -9,9 +9,7 @@ extension MonitorService {
     public func destroyVMWiping(vm: String, _ request: DestroyRequest) async throws -> OperationInfo {
         let conn = try connection()
         let (uuid, name) = try await resolve(conn, vm)
-        guard binBusy.withLock({ $0.insert(uuid).inserted }) else {
-            throw APIError.conflict("another delete, restore, purge or destroy of \(name) is under way", hint: "wait for it to finish")
-        }
+        try claimBusy(uuid, name)
         do {
             let usage = try await diskUsage(conn, excluding: uuid)
             let force = request.force ?? false
@@ -21,7 +19,7 @@ extension MonitorService {
             let (deleting, kept) = (plan.deleting, plan.kept)
             let uri = config.libvirtURI
             return try await operations.start(kind: "wipe", target: name, cancellable: false) { [self] ctx in
-                defer { binBusy.withLock { _ = $0.remove(uuid) } }
+                defer { releaseBusy(uuid) }
                 // Journalled first: once the VM is undefined, a restart finishes the wipe.
                 try ctx.willDo(.completeWipe(vmUUID: uuid, uri: uri, paths: deleting))
                 try await executor.run { try conn.domain(uuid: uuid).undefine(plan.undefineFlags) }
@@ -39,33 +37,32 @@ extension MonitorService {
                 return "\(name) destroyed; zero-filled and deleted: \(deleting.joined(separator: ", "))"
             }
         } catch {
-            binBusy.withLock { _ = $0.remove(uuid) }
+            releaseBusy(uuid)
             throw error
         }
     }
 
     public func purgeWiping(_ key: String) async throws -> OperationInfo {
         var r = try binRecord(key, purging: true)
-        guard binBusy.withLock({ $0.insert(r.vmUUID).inserted }) else {
-            throw APIError.conflict("another delete, restore, purge or destroy of \(r.vmName) is under way", hint: "wait for it to finish")
-        }
+        try claimBusy(r.vmUUID, r.vmName)
         do {
             r.phase = .purging
             r.wipe = true
             try store.saveRecycled(r)
-        } catch {
-            binBusy.withLock { _ = $0.remove(r.vmUUID) }
-            throw error
-        }
-        let record = r
-        return try await operations.start(kind: "wipe", target: "bin entry \(r.id ?? 0) (\(r.vmName))", cancellable: false) { [self] ctx in
-            defer { binBusy.withLock { _ = $0.remove(record.vmUUID) } }
-            // The bin's own record (phase purging) is what a restart finishes.
-            try ctx.willDo(.finishedAtStart(what: "the recycle bin finishes purging entry \(record.id ?? 0) at start"))
-            let result = try await finishPurge(record, reason: "purged from the recycle bin") { p in
-                ctx.progress(p * 0.99, "zero-filling \(record.disks.count) disk(s)")
+            let record = r
+            return try await operations.start(kind: "wipe", target: "bin entry \(r.id ?? 0) (\(r.vmName))", cancellable: false) { [self] ctx in
+                defer { releaseBusy(record.vmUUID) }
+                // The bin's own record (phase purging) is what a restart finishes.
+                try ctx.willDo(.finishedAtStart(what: "the recycle bin finishes purging entry \(record.id ?? 0) at start"))
+                let result = try await finishPurge(record, reason: "purged from the recycle bin") { p in
+                    ctx.progress(p * 0.99, "zero-filling \(record.disks.count) disk(s)")
+                }
+                return "\(result.vm) purged; zero-filled and deleted: \(result.deletedDisks.joined(separator: ", "))"
             }
-            return "\(result.vm) purged; zero-filled and deleted: \(result.deletedDisks.joined(separator: ", "))"
+        } catch {
+            // Not started (the mark would otherwise stay until vigild restarts).
+            releaseBusy(r.vmUUID)
+            throw error
         }
     }
 }
