@@ -2,7 +2,7 @@ import Foundation
 
 /// A vigild child process with its own state directory and API socket.
 public final class DaemonProcess: @unchecked Sendable {
-    public let process = Process()
+    public let process: ChildProcess
     public let socketPath: String
     public let stateDirectory: String
     public let logPath: String
@@ -14,15 +14,10 @@ public final class DaemonProcess: @unchecked Sendable {
         stateDirectory = directory.path + "/state"
         logPath = directory.path + "/vigild.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         let args = [BuiltProducts.path("vigild"), "--connect", uri, "--state-dir", stateDirectory,
                     "--socket", socketPath] + extraArguments
         let full = namespaceCommand + args
-        process.executableURL = URL(fileURLWithPath: full[0])
-        process.arguments = Array(full.dropFirst())
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        process = try ChildProcess(full, logPath: logPath)
         try waitUntilServing(libvirt: waitForLibvirt)
     }
 
@@ -49,21 +44,10 @@ public final class DaemonProcess: @unchecked Sendable {
 
     /// Sends SIGTERM and returns the exit status.
     @discardableResult
-    public func stop() -> Int32 {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        return process.terminationStatus
-    }
+    public func stop() -> Int32 { process.stop(SIGTERM) }
 
     /// SIGKILL: an abrupt death, as after a crash.
-    public func kill() {
-        if process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
+    public func kill() { process.stop(SIGKILL) }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 

@@ -16,10 +16,25 @@ public struct Daemon: Sendable {
     public func run() async throws {
         let store = try StateStore(directory: config.stateDirectory)
         let executor = BlockingExecutor()
-        let monitor = try MonitorService(config: config, store: store, executor: executor, logger: logger)
+        let events = EventLog(store: store, logger: logger)
+        let operations = OperationCenter(store: store, events: events, logger: logger,
+                                         undo: UndoRunner(executor: executor).perform)
+        let host = HostContext(libvirt: ConnectionProvider(uri: config.libvirtURI), executor: executor, events: events,
+                               operations: operations, store: store, logger: logger)
+        let tracking = GuestTracking(center: ProtectionCenter(), watchers: WatcherSet())
+        let requests = AgentRequests()
+        let repository = try AgentRepository(stateDirectory: config.stateDirectory, trustKeyFiles: config.agentTrustKeyFiles)
+        let areas = Areas(config: config, host: host, tracking: tracking, requests: requests, repository: repository)
+        let recycleBin = areas.recycleBin
+        let monitor = MonitorService(config: config, host: host, tracking: tracking, requests: requests,
+                                     time: areas.time, upgrades: areas.upgrades) { conn, first in
+            // What a killed vigild left halfway is finished or undone once libvirt is reachable.
+            if first { await operations.recover() }
+            await recycleBin.finishSteps(conn)
+        }
         try Self.prepareSocket(config.socketPath)
         let app = Application(
-            router: APIRoutes.router(monitor: monitor),
+            router: APIRoutes.router(areas),
             configuration: .init(address: .unixDomainSocket(path: config.socketPath), serverName: "vigild"),
             onServerRunning: { _ in
                 // Only root and the vigil group may talk to vigild.
@@ -28,7 +43,7 @@ public struct Daemon: Sendable {
             logger: logger
         )
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: monitor), .init(service: app)],
+            configuration: .init(services: [.init(service: monitor), .init(service: recycleBin), .init(service: app)],
                                  gracefulShutdownSignals: [.sigterm, .sigint],
                                  logger: logger))
         logger.info("vigild starting", metadata: ["libvirt.uri": "\(config.libvirtURI)",

@@ -10,58 +10,41 @@ import Synchronization
 /// running domain that has the Vigil channel, and turns what it sees into
 /// protection decisions (`ProtectionCenter`) and recoveries.
 public final class MonitorService: Service, Sendable {
-    public let config: DaemonConfig
-    public let store: StateStore
-    public let center = ProtectionCenter()
-    let events: EventLog
-    let executor: BlockingExecutor
+    let config: DaemonConfig
+    let host: HostContext
+    let center: ProtectionCenter
+    let watchers: WatcherSet
+    let requests: AgentRequests
+    let time: TimeService
+    let upgrades: UpgradeService
     let performer: RecoveryPerformer
-    let logger: Logger
-    private let current = Mutex<Connection?>(nil)
-    let watchers = WatcherSet()
-    let requests = AgentRequests()
-    let clockSyncs = ClockSyncGate()
-    var timeKeeper: TimeKeeper { TimeKeeper(center: center, requests: requests, events: events, logger: logger, gate: clockSyncs) }
+    /// Runs after every (re)connection to libvirt, before the first
+    /// reconcile; `first` on the first one after start (to finish or undo
+    /// what a killed vigild left halfway).
+    let onConnect: @Sendable (_ conn: Connection, _ first: Bool) async -> Void
+    private let connectedOnce = Mutex(false)
+    var events: EventLog { host.events }
+    var executor: BlockingExecutor { host.executor }
+    var logger: Logger { host.logger }
 
-    let repository: AgentRepository
-    /// Long operations (clones, template transfers, wipes), journalled.
-    let operations: OperationCenter
-    private let recoveredOperations = Mutex(false)
-    /// Auto-upgrades that failed, as "uuid@version": not retried by themselves.
-    let failedUpgrades = Mutex<Set<String>>([])
-    /// VMs (by UUID) a delete, restore, purge or destroy is working on: one at a time each.
-    let binBusy = Mutex<Set<String>>([])
-    var upgrader: AgentUpgrader {
-        AgentUpgrader(center: center, requests: requests, events: events, store: store, repository: repository,
-                      trialTimeoutMs: config.agentUpgradeTimeoutMs, logger: logger)
-    }
-
-    public init(config: DaemonConfig, store: StateStore, executor: BlockingExecutor, logger: Logger) throws {
-        self.repository = try AgentRepository(stateDirectory: config.stateDirectory, trustKeyFiles: config.agentTrustKeyFiles)
+    init(config: DaemonConfig, host: HostContext, tracking: GuestTracking, requests: AgentRequests,
+         time: TimeService, upgrades: UpgradeService,
+         onConnect: @escaping @Sendable (_ conn: Connection, _ first: Bool) async -> Void) {
         self.config = config
-        self.store = store
-        self.executor = executor
-        self.logger = logger
-        self.events = EventLog(store: store, logger: logger)
-        self.operations = OperationCenter(store: store, events: events, logger: logger,
-                                          undo: UndoRunner(executor: executor).perform)
-        self.performer = RecoveryPerformer(peers: config.peers, sharedStorage: config.sharedStorage, logger: logger)
-    }
-
-    /// The live connection, or an error saying libvirtd is unreachable.
-    func connection() throws -> Connection {
-        guard let conn = current.withLock({ $0 }), conn.isAlive else {
-            throw APIError.unavailable("not connected to libvirt at \(config.libvirtURI)",
-                                       hint: "check that libvirtd is running; vigild reconnects by itself")
-        }
-        return conn
+        self.host = host
+        self.center = tracking.center
+        self.watchers = tracking.watchers
+        self.requests = requests
+        self.time = time
+        self.upgrades = upgrades
+        self.onConnect = onConnect
+        self.performer = RecoveryPerformer(peers: config.peers, sharedStorage: config.sharedStorage, logger: host.logger)
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.connectLoop() }
-                group.addTask { await self.recycleBinLoop() }
             }
         }
         await watchers.stopAll()
@@ -74,12 +57,6 @@ public final class MonitorService: Service, Sendable {
                 let conn = try await open()
                 backoff = .milliseconds(250)
                 events.record(kind: "libvirt", message: "connected to \(config.libvirtURI)")
-                // Operations a killed vigild left halfway are undone once libvirt is reachable.
-                let firstConnect = recoveredOperations.withLock { done in
-                    defer { done = true }
-                    return !done
-                }
-                if firstConnect { await operations.recover() }
                 try await follow(conn)
                 if Task.isCancelled { break }
                 logger.warning("lost connection to libvirtd; reconnecting", metadata: ["libvirt.uri": "\(config.libvirtURI)"])
@@ -96,7 +73,7 @@ public final class MonitorService: Service, Sendable {
     }
 
     private func open() async throws -> Connection {
-        let existing = current.withLock { $0 }
+        let existing = host.libvirt.last
         let uri = config.libvirtURI
         let conn = try await executor.run { () throws -> Connection in
             if let existing {
@@ -105,7 +82,7 @@ public final class MonitorService: Service, Sendable {
             }
             return try Connection(uri: uri)
         }
-        current.withLock { $0 = conn }
+        host.libvirt.set(conn)
         // Keepalive notices a hung or vanished libvirtd; drivers without it (test://) refuse harmlessly.
         try? await executor.run { try conn.setKeepAlive(interval: 5, count: 3) }
         // The host UUID comes from libvirt's capabilities XML, which can take
@@ -118,7 +95,11 @@ public final class MonitorService: Service, Sendable {
     private func follow(_ conn: Connection) async throws {
         let subscription = try await executor.run { try conn.subscribeDomainEvents() }
         defer { subscription.cancel() }
-        await finishRecycleBinSteps(conn)
+        let first = connectedOnce.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        await onConnect(conn, first)
         try await reconcile(conn, adopting: true)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -134,7 +115,7 @@ public final class MonitorService: Service, Sendable {
                 // Guest clocks drift: resync every agent now and then.
                 while !Task.isCancelled {
                     try await Task.sleep(for: .seconds(self.config.timeSyncIntervalSeconds))
-                    for uuid in await self.center.all.keys { await self.autoSyncTime(uuid, reason: "periodic") }
+                    for uuid in await self.center.all.keys { await self.time.autoSync(uuid, reason: "periodic") }
                 }
             }
             group.addTask {
@@ -180,10 +161,10 @@ public final class MonitorService: Service, Sendable {
             await center.mutate(uuid) { $0.machine.domainStarted(at: .now) }
             // Restored or reverted in place: the agent session may live on
             // with a clock from the past. (A fresh boot syncs on hello.)
-            if life.detailName != "booted" { scheduleTimeSync(uuid, reason: "VM \(life.detailName)") }
+            if life.detailName != "booted" { time.scheduleSync(uuid, reason: "VM \(life.detailName)") }
         case .resumed:
             await center.mutate(uuid) { $0.machine.domainResumed(at: .now) }
-            scheduleTimeSync(uuid, reason: "VM resumed (\(life.detailName))")
+            time.scheduleSync(uuid, reason: "VM resumed (\(life.detailName))")
         case .suspended:
             await center.mutate(uuid) { $0.machine.domainPaused() }
         case .stopped:
@@ -327,44 +308,13 @@ public final class MonitorService: Service, Sendable {
     }
 
     /// Keeps a session to one guest's channel open while the domain runs.
-    /// Syncs a VM's clock when its settings allow and its agent is up;
-    /// failures are logged, never thrown (this runs unattended).
-    func autoSyncTime(_ uuid: String, reason: String) async {
-        guard let t = await center.tracked(uuid), t.settings.timeSync, t.machine.agent == .alive else { return }
-        do {
-            _ = try await timeKeeper.sync(uuid, name: t.name, reason: reason)
-        } catch {
-            logger.warning("clock sync (\(reason)) failed: \(error)", metadata: ["vm.name": "\(t.name)"])
-        }
-    }
-
-    /// Upgrades a VM's agent when its settings ask for it and the repository
-    /// has a newer build; a build that failed on this VM is not retried.
-    func autoUpgrade(_ uuid: String) async {
-        guard let t = await center.tracked(uuid), t.settings.autoUpgrade, let hello = t.hello,
-              let entry = repository.newest(arch: hello.arch ?? "x86_64"),
-              let mine = AgentVersion(hello.agentVersion), let newest = AgentVersion(entry.manifest.version), mine < newest else { return }
-        let key = "\(uuid)@\(entry.manifest.version)"
-        guard !failedUpgrades.withLock({ $0.contains(key) }) else { return }
-        let result = await upgrader.upgrade(uuid: uuid, name: t.name)
-        if result.outcome != "upgraded" { failedUpgrades.withLock { _ = $0.insert(key) } }
-    }
-
-    /// A resumed guest needs a moment before its agent answers again.
-    private func scheduleTimeSync(_ uuid: String, reason: String) {
-        Task {
-            try? await Task.sleep(for: .milliseconds(500))
-            await autoSyncTime(uuid, reason: reason)
-        }
-    }
-
     private func watch(uuid: String, name: String, socketPath: String) async {
         while !Task.isCancelled {
             var session = AgentSession(vmUUID: uuid, vmName: name, socketPath: socketPath, center: center,
                                        events: events, requests: requests, logger: logger)
             session.onHello = { [self] in
-                await self.autoSyncTime(uuid, reason: "agent connected")
-                await self.autoUpgrade(uuid)
+                await self.time.autoSync(uuid, reason: "agent connected")
+                await self.upgrades.autoUpgrade(uuid)
             }
             do {
                 _ = try await session.run()
@@ -373,75 +323,5 @@ public final class MonitorService: Service, Sendable {
             }
             try? await Task.sleep(for: .milliseconds(250))
         }
-    }
-}
-
-/// What reconcile reads of each domain in one blocking call.
-struct DomainSnapshot: Sendable {
-    let uuid: String
-    let name: String
-    let state: DomainStateWithReason
-    let socketPath: String?
-    let hasChannel: Bool
-    let policy: ProtectionPolicy
-    let hasOwnPolicy: Bool
-    let settings: VMSettings
-    let autostart: Bool
-
-    init(dom: Domain, defaults: ProtectionPolicy) throws {
-        autostart = (try? dom.autostart) ?? false
-        uuid = dom.uuid
-        name = dom.name
-        state = try dom.state()
-        let xml = (try? dom.xml()) ?? ""
-        socketPath = DomainXML.channelSocketPath(in: xml, channelName: AgentProtocol.channelName)
-        hasChannel = DomainXML.hasChannel(in: xml, channelName: AgentProtocol.channelName)
-        let stored = try? dom.metadata(namespaceURI: PolicyMetadata.namespaceURI)
-        hasOwnPolicy = stored != nil
-        policy = stored.map { PolicyMetadata.parse($0, defaults: defaults) } ?? defaults
-        settings = (try? dom.metadata(namespaceURI: SettingsMetadata.namespaceURI)).map(SettingsMetadata.parse) ?? VMSettings()
-    }
-}
-
-/// The running agent watcher tasks, by domain UUID.
-actor WatcherSet {
-    private var tasks: [String: (name: String, path: String, task: Task<Void, Never>)] = [:]
-
-    func ensure(uuid: String, name: String, socketPath: String, _ body: @escaping @Sendable () async -> Void) {
-        if let existing = tasks[uuid], existing.path == socketPath { return }
-        tasks[uuid]?.task.cancel()
-        tasks[uuid] = (name, socketPath, Task { await body() })
-    }
-
-    func stop(_ uuid: String) {
-        tasks.removeValue(forKey: uuid)?.task.cancel()
-    }
-
-    func stopAll(except keep: Set<String> = []) {
-        for uuid in tasks.keys where !keep.contains(uuid) { stop(uuid) }
-    }
-}
-
-extension FailureCause {
-    /// A short machine-readable name for the event log.
-    var code: String {
-        switch self {
-        case .panic: "panic"
-        case .crash: "crash"
-        case .heartbeatLoss: "heartbeat-loss"
-        case .watchdog: "watchdog"
-        }
-    }
-}
-
-extension Duration {
-    var milliseconds: Double {
-        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
-    }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

@@ -7,7 +7,7 @@ import Logging
 /// progress, cancellable. On start, operations a killed vigild left running
 /// are rolled back (`recover`), so no half-made VM or orphaned disk remains.
 actor OperationCenter {
-    /// Undoes one step (needs libvirt connections: given by `MonitorService`).
+    /// Undoes one step (needs libvirt connections: `UndoRunner`, given by the daemon).
     typealias UndoPerformer = @Sendable (UndoStep) async throws -> Void
 
     private let store: StateStore

@@ -50,3 +50,11 @@ struct DiskUsage: Sendable {
         Self.fileID(path).flatMap { users[$0] }
     }
 }
+
+extension DiskUsage {
+    /// Who else uses which disk file (other VMs, VMs in the bin), backing chains included.
+    static func around(_ uuid: String, _ conn: Connection, _ host: HostContext) async throws -> DiskUsage {
+        let bin = try host.store.recycled()
+        return await DiskUsage.of(try await host.executor.run { try DiskUsage.disks(conn: conn, excludingUUID: uuid, bin: bin) })
+    }
+}

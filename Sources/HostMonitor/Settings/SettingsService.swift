@@ -5,11 +5,16 @@ import Libvirt
 /// Per-VM settings: libvirt's own fields (`<title>`, `<description>`,
 /// `<blkiotune><weight>`), the crash policy's action, and Vigil's settings
 /// metadata, read and changed as one document.
-extension MonitorService {
-    public func settings(vm: String) async throws -> VMSettingsDocument {
-        let conn = try connection()
-        let defaults = config.defaultPolicy
-        return try await executor.run { () throws -> VMSettingsDocument in
+struct SettingsService: Sendable {
+    let host: HostContext
+    let center: ProtectionCenter
+    /// The crash action is part of the document: it lives in the policy.
+    let policies: PolicyService
+
+    func settings(vm: String) async throws -> VMSettingsDocument {
+        let conn = try host.connection()
+        let defaults = policies.defaultPolicy
+        return try await host.executor.run { () throws -> VMSettingsDocument in
             let dom = try conn.domain(nameOrUUID: vm)
             let d = try DomainSnapshot(dom: dom, defaults: defaults)
             var doc = VMSettingsDocument(vm: d.name, displayName: try dom.title(), description: try dom.description(),
@@ -22,14 +27,14 @@ extension MonitorService {
     /// Changes the given settings (absent ones keep their value) in the VM's
     /// persistent definition, and live when it runs. A live change libvirt
     /// refuses (e.g. no blkio cgroup) is kept for the next boot and noted.
-    public func setSettings(vm: String, _ change: VMSettingsDocument) async throws -> VMSettingsDocument {
+    func setSettings(vm: String, _ change: VMSettingsDocument) async throws -> VMSettingsDocument {
         let problems = change.problems
         guard problems.isEmpty else {
             throw APIError.badRequest("invalid settings: " + problems.joined(separator: "; "), hint: "see 'vigil vm settings --help'")
         }
-        let conn = try connection()
-        let defaults = config.defaultPolicy
-        let (uuid, name, settings, notes) = try await executor.run { () throws -> (String, String, VMSettings, [String]) in
+        let conn = try host.connection()
+        let defaults = policies.defaultPolicy
+        let (uuid, name, settings, notes) = try await host.executor.run { () throws -> (String, String, VMSettings, [String]) in
             let dom = try conn.domain(nameOrUUID: vm)
             let active = try dom.isActive
             var notes: [String] = []
@@ -53,11 +58,11 @@ extension MonitorService {
             $0.machine.haEnabled = settings.haEnabled
         }
         if let onCrash = change.onCrash {
-            var policy = try await policy(vm: uuid).policy
+            var policy = try await policies.policy(vm: uuid).policy
             policy.onCrash = onCrash
-            _ = try await setPolicy(vm: uuid, policy: policy)
+            _ = try await policies.setPolicy(vm: uuid, policy: policy)
         }
-        events.record(vmUUID: uuid, vmName: name, kind: "settings", message: "settings changed: " + Self.describe(change))
+        host.events.record(vmUUID: uuid, vmName: name, kind: "settings", message: "settings changed: " + Self.describe(change))
         var doc = try await self.settings(vm: uuid)
         doc.notes = notes
         return doc

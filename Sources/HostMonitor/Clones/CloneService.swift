@@ -2,42 +2,36 @@ import Core
 import Foundation
 import Libvirt
 
-/// Long operations in the API: clone, and listing, waiting for and
-/// cancelling what runs.
-extension MonitorService {
-    public func operationList() async throws -> [OperationInfo] { try await operations.list() }
-
-    public func operation(id: String, waitSeconds: Double = 0) async throws -> OperationInfo {
-        guard let info = try await operations.wait(id: id, seconds: min(max(waitSeconds, 0), 60)) else {
-            throw APIError.notFound("no operation \(id)", hint: "list operations with 'vigil op list'")
-        }
-        return info
-    }
-
-    public func cancelOperation(id: String) async throws -> OperationInfo { try await operations.cancel(id: id) }
+/// Clones in the API: every problem checked up front, then the copy runs
+/// as a journalled operation (`Cloner`).
+struct CloneService: Sendable {
+    let host: HostContext
+    let copier: DiskCopier
+    /// Directories every peer sees at the same path (a clone for another host needs them).
+    let sharedStorage: SharedStorage
 
     /// Checks a clone request (every problem at once), then starts it as a
     /// journalled operation.
-    public func clone(vm: String, _ r: CloneRequest) async throws -> OperationInfo {
-        let conn = try connection()
+    func clone(vm: String, _ r: CloneRequest) async throws -> OperationInfo {
+        let conn = try host.connection()
         var problems = VMBuilder.nameProblems(r.name)
         if let dir = r.directory, !FileFacts.isDirectory(dir) {
             problems.append("directory '\(dir)' does not exist (give an absolute path)")
         }
         if let host = r.host {
-            if let dir = r.directory, !isShared(dir) {
-                problems.append("a clone on another host needs its disks on shared storage; '\(dir)' is not one of --shared-storage \(config.sharedStorage)")
-            } else if r.directory == nil && config.sharedStorage.isEmpty {
+            if let dir = r.directory, !sharedStorage.contains(dir) {
+                problems.append("a clone on another host needs its disks on shared storage; '\(dir)' is not one of --shared-storage \(sharedStorage.directories)")
+            } else if r.directory == nil && sharedStorage.isEmpty {
                 problems.append("a clone on another host needs shared storage; start vigild with --shared-storage DIR")
             }
-            if host == config.libvirtURI { problems.append("--host is this host; leave it out") }
+            if host == self.host.uri { problems.append("--host is this host; leave it out") }
         }
         guard problems.isEmpty else {
             throw APIError.badRequest(problems.joined(separator: "; "), hint: "vigil vm clone SOURCE NEW [--linked] [--dir DIR] [--host URI]")
         }
-        let sourceURI = config.libvirtURI
+        let sourceURI = host.uri
         let targetURI = r.host ?? sourceURI
-        let plan = try await executor.run { () throws -> Cloner.Plan in
+        let plan = try await host.executor.run { () throws -> Cloner.Plan in
             let source = try conn.domain(nameOrUUID: vm)
             let target = targetURI == sourceURI ? conn : try Connection(uri: targetURI)
             for c in target === conn ? [conn] : [conn, target] {
@@ -81,7 +75,7 @@ extension MonitorService {
         var diskProblems: [String] = []
         for (i, d) in plan.disks.enumerated() {
             if FileManager.default.fileExists(atPath: d.to) { diskProblems.append("\(d.to) already exists") }
-            if r.host != nil && r.mode == .linked && !isShared(d.from) {
+            if r.host != nil && r.mode == .linked && !sharedStorage.contains(d.from) {
                 diskProblems.append("\(d.from) is not on shared storage, so another host cannot use it as a linked clone's base")
             }
             if d.virtualSize == 0 {
@@ -97,19 +91,9 @@ extension MonitorService {
                                     hint: "Vigil never overwrites a disk: choose another name or --dir, or make a full clone")
         }
         let ready = checked
-        let cloner = Cloner(copier: copier, events: events)
-        return try await operations.start(kind: "clone", target: "\(plan.source.name) -> \(r.name)") { ctx in
+        let cloner = Cloner(copier: copier, events: host.events)
+        return try await host.operations.start(kind: "clone", target: "\(plan.source.name) -> \(r.name)") { ctx in
             try await cloner.perform(ready, ctx)
-        }
-    }
-
-    var copier: DiskCopier { DiskCopier(executor: executor, rateLimitMiBs: config.copyRateLimitMiBs) }
-
-    func isShared(_ path: String) -> Bool {
-        let p = URL(fileURLWithPath: path).standardized.path
-        return config.sharedStorage.contains { dir in
-            let d = URL(fileURLWithPath: dir).standardized.path
-            return p == d || p.hasPrefix(d.hasSuffix("/") ? d : d + "/")
         }
     }
 }

@@ -4,13 +4,17 @@ import Libvirt
 
 /// Templates in the API: checks up front (every problem at once), then the
 /// long parts run as journalled operations.
-extension MonitorService {
-    var templates: TemplateLibrary { TemplateLibrary(root: config.templateRoot) }
+struct TemplateService: Sendable {
+    let host: HostContext
+    let templates: TemplateLibrary
+    let copier: DiskCopier
+    /// Where deployed VMs' disks go unless the request names a directory.
+    let vmDirectory: String
 
-    public func templateList() throws -> [TemplateInfo] { try templates.list() }
+    func templateList() throws -> [TemplateInfo] { try templates.list() }
 
     /// One template, with the VMs on this host that are linked clones of it.
-    public func template(name: String) async throws -> TemplateInfo {
+    func template(name: String) async throws -> TemplateInfo {
         var info = try templates.load(name)
         info.linkedClones = try await linkedClones(of: info)
         return info
@@ -18,9 +22,9 @@ extension MonitorService {
 
     /// VMs on this host whose disks have one of the template's images in their backing chain.
     func linkedClones(of info: TemplateInfo) async throws -> [String] {
-        let conn = try connection()
+        let conn = try host.connection()
         let bases = Set(info.disks.map { templates.diskPath(info.name, $0) })
-        let domains = try await executor.run { () throws -> [(String, [String])] in
+        let domains = try await host.executor.run { () throws -> [(String, [String])] in
             try conn.domains().map { d in (d.name, try DomainDefinition(xml: try d.xml([.inactive])).disks.compactMap(\.path)) }
         }
         var users: [String] = []
@@ -35,16 +39,16 @@ extension MonitorService {
         return users
     }
 
-    public func createTemplate(_ r: TemplateCreateRequest) async throws -> OperationInfo {
+    func createTemplate(_ r: TemplateCreateRequest) async throws -> OperationInfo {
         var problems = VMBuilder.nameProblems(r.name)
         if templates.exists(r.name) { problems.append("a template named '\(r.name)' already exists") }
         guard problems.isEmpty else {
             throw APIError.badRequest(problems.joined(separator: "; "), hint: "vigil template create NAME --from VM [--convert]")
         }
         try FileManager.default.createDirectory(atPath: templates.root, withIntermediateDirectories: true)
-        let conn = try connection()
-        let uri = config.libvirtURI
-        var plan = try await executor.run { () throws -> TemplateMaker.Plan in
+        let conn = try host.connection()
+        let uri = host.uri
+        var plan = try await host.executor.run { () throws -> TemplateMaker.Plan in
             let source = try conn.domain(nameOrUUID: r.vm)
             let state = try source.state().state
             let running = state == .running || state == .paused
@@ -70,38 +74,38 @@ extension MonitorService {
             if info.backing != nil || info.format != "qcow2" { plan.mustCopy.insert(d.target) }
         }
         let ready = plan
-        let maker = TemplateMaker(copier: copier, library: templates, events: events)
-        return try await operations.start(kind: r.convert ? "template-convert" : "template-create", target: "\(plan.source.name) -> \(r.name)") { ctx in
+        let maker = TemplateMaker(copier: copier, library: templates, events: host.events)
+        return try await host.operations.start(kind: r.convert ? "template-convert" : "template-create", target: "\(plan.source.name) -> \(r.name)") { ctx in
             try await maker.perform(ready, ctx)
         }
     }
 
-    public func deployTemplate(name: String, _ r: TemplateDeployRequest) async throws -> OperationInfo {
+    func deployTemplate(name: String, _ r: TemplateDeployRequest) async throws -> OperationInfo {
         let template = try templates.load(name)
-        let directory = r.directory ?? config.vmDirectory
+        let directory = r.directory ?? vmDirectory
         var problems = VMBuilder.nameProblems(r.name)
         if !FileFacts.isDirectory(directory) { problems.append("directory '\(directory)' does not exist (give an absolute path)") }
         for d in template.disks where FileManager.default.fileExists(atPath: directory + "/\(r.name)-\(d.target).qcow2") {
             problems.append("\(directory)/\(r.name)-\(d.target).qcow2 already exists")
         }
-        let conn = try connection()
-        if (try? await executor.run { try conn.domain(named: r.name) }) != nil {
+        let conn = try host.connection()
+        if (try? await host.executor.run { try conn.domain(named: r.name) }) != nil {
             problems.append("a VM named '\(r.name)' already exists")
         }
         guard problems.isEmpty else {
             throw APIError.badRequest(problems.joined(separator: "; "), hint: "vigil template deploy TEMPLATE NEW [--linked] [--dir DIR]")
         }
-        let deployer = TemplateDeployer(copier: copier, library: templates, events: events)
-        let uri = config.libvirtURI
-        return try await operations.start(kind: "template-deploy", target: "\(name) -> \(r.name)") { ctx in
+        let deployer = TemplateDeployer(copier: copier, library: templates, events: host.events)
+        let uri = host.uri
+        return try await host.operations.start(kind: "template-deploy", target: "\(name) -> \(r.name)") { ctx in
             try await deployer.perform(template: template, r, directory: directory, on: conn, uri: uri, ctx)
         }
     }
 
-    public func verifyTemplate(name: String) async throws -> OperationInfo {
+    func verifyTemplate(name: String) async throws -> OperationInfo {
         let info = try templates.load(name)
-        let library = templates, executor = executor
-        return try await operations.start(kind: "template-verify", target: name) { ctx in
+        let library = templates, executor = host.executor
+        return try await host.operations.start(kind: "template-verify", target: name) { ctx in
             let problems = try await library.verify(info, in: library.directory(name), ctx, range: 0...1, executor: executor)
             guard problems.isEmpty else {
                 throw APIError.conflict("template \(name) is damaged: \(problems.joined(separator: "; "))",
@@ -113,7 +117,7 @@ extension MonitorService {
 
     /// CPU, memory and description change the definition; growing a disk
     /// changes its image and checksum (refused while linked clones use it).
-    public func editTemplate(name: String, _ r: TemplateEditRequest) async throws -> OperationInfo {
+    func editTemplate(name: String, _ r: TemplateEditRequest) async throws -> OperationInfo {
         var info = try templates.load(name)
         var problems: [String] = []
         if let v = r.vcpus, !(1...256).contains(v) { problems.append("vcpus must be 1 to 256, got \(v)") }
@@ -145,9 +149,9 @@ extension MonitorService {
         if let v = r.vcpus { def.setVCPUs(v); info.vcpus = v }
         if let m = r.memoryMiB { def.setMemory(mib: m); info.memoryMiB = m }
         if let text = r.description { info.description = text }
-        let xml = def.xml, executor = self.executor
+        let xml = def.xml, executor = host.executor
         let edited = info
-        return try await operations.start(kind: "template-edit", target: name) { ctx in
+        return try await host.operations.start(kind: "template-edit", target: name) { ctx in
             var out = edited
             let dir = library.directory(name)
             for (target, size) in r.growDisks ?? [:] {
@@ -182,7 +186,7 @@ extension MonitorService {
         }
     }
 
-    public func deleteTemplate(name: String) async throws -> TemplateInfo {
+    func deleteTemplate(name: String) async throws -> TemplateInfo {
         let info = try templates.load(name)
         let users = try await linkedClones(of: info)
         guard users.isEmpty else {
@@ -190,11 +194,11 @@ extension MonitorService {
                                     hint: "delete those VMs first, or keep the template")
         }
         try FileManager.default.removeItem(atPath: templates.directory(name))
-        events.record(kind: "template", message: "template \(name) deleted")
+        host.events.record(kind: "template", message: "template \(name) deleted")
         return info
     }
 
-    public func exportTemplate(name: String, to path: String) async throws -> OperationInfo {
+    func exportTemplate(name: String, to path: String) async throws -> OperationInfo {
         _ = try templates.load(name)
         guard path.hasPrefix("/"), FileFacts.isDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path) else {
             throw APIError.badRequest("'\(path)' is not an absolute path in an existing directory", hint: "give a path like /srv/export/web.vtpl")
@@ -202,13 +206,13 @@ extension MonitorService {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw APIError.conflict("\(path) already exists", hint: "Vigil does not overwrite files; choose another path")
         }
-        let transfer = TemplateTransfer(copier: copier, library: templates, events: events)
-        return try await operations.start(kind: "template-export", target: "\(name) -> \(path)") { ctx in
+        let transfer = TemplateTransfer(copier: copier, library: templates, events: host.events)
+        return try await host.operations.start(kind: "template-export", target: "\(name) -> \(path)") { ctx in
             try await transfer.export(name, to: path, ctx)
         }
     }
 
-    public func importTemplate(_ r: TemplateFileRequest, ova: Bool) async throws -> OperationInfo {
+    func importTemplate(_ r: TemplateFileRequest, ova: Bool) async throws -> OperationInfo {
         guard r.path.hasPrefix("/"), FileManager.default.isReadableFile(atPath: r.path) else {
             throw APIError.badRequest("cannot read '\(r.path)' (give an absolute path on vigild's host)", hint: "check the path")
         }
@@ -220,8 +224,8 @@ extension MonitorService {
             throw APIError.badRequest("virt type must be kvm or qemu, got '\(t)'", hint: "--virt-type kvm|qemu")
         }
         try FileManager.default.createDirectory(atPath: templates.root, withIntermediateDirectories: true)
-        let transfer = TemplateTransfer(copier: copier, library: templates, events: events)
-        return try await operations.start(kind: ova ? "ova-import" : "template-import", target: r.path) { ctx in
+        let transfer = TemplateTransfer(copier: copier, library: templates, events: host.events)
+        return try await host.operations.start(kind: ova ? "ova-import" : "template-import", target: r.path) { ctx in
             ova ? try await transfer.importOVA(r, ctx) : try await transfer.importArchive(r.path, as: r.name, ctx)
         }
     }

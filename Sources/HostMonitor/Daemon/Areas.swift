@@ -1,0 +1,43 @@
+import Core
+
+/// Every area of vigild, assembled once from the host context and the
+/// daemon's core pieces. Each area gets only what it uses; the API's router
+/// reaches the areas through this, never through `MonitorService`.
+struct Areas: Sendable {
+    let vms: VMService
+    let lifecycle: LifecycleService
+    let policies: PolicyService
+    let settings: SettingsService
+    let time: TimeService
+    let upgrades: UpgradeService
+    let hardware: HardwareService
+    let recycleBin: RecycleBinService
+    let destroy: DestroyService
+    let templates: TemplateService
+    let clones: CloneService
+    let operations: OperationService
+    let events: EventService
+
+    init(config: DaemonConfig, host: HostContext, tracking: GuestTracking, requests: AgentRequests,
+         repository: AgentRepository) {
+        let center = tracking.center
+        let copier = DiskCopier(executor: host.executor, rateLimitMiBs: config.copyRateLimitMiBs)
+        let busy = VMBusyMarks()
+        vms = VMService(host: host, center: center, defaultPolicy: config.defaultPolicy)
+        lifecycle = LifecycleService(host: host, vms: vms)
+        policies = PolicyService(host: host, center: center, defaultPolicy: config.defaultPolicy)
+        settings = SettingsService(host: host, center: center, policies: policies)
+        time = TimeService(host: host, center: center, requests: requests)
+        upgrades = UpgradeService(host: host, center: center, requests: requests, repository: repository,
+                                  trialTimeoutMs: config.agentUpgradeTimeoutMs)
+        hardware = HardwareService(host: host, center: center, requests: requests)
+        recycleBin = RecycleBinService(host: host, tracking: tracking, vms: vms, busy: busy,
+                                       retentionSeconds: config.recycleRetentionSeconds)
+        destroy = DestroyService(host: host, tracking: tracking, busy: busy)
+        templates = TemplateService(host: host, templates: TemplateLibrary(root: config.templateRoot), copier: copier,
+                                    vmDirectory: config.vmDirectory)
+        clones = CloneService(host: host, copier: copier, sharedStorage: SharedStorage(directories: config.sharedStorage))
+        operations = OperationService(operations: host.operations)
+        events = EventService(host: host, center: center)
+    }
+}

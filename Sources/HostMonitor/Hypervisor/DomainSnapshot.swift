@@ -1,0 +1,29 @@
+import Core
+import Libvirt
+
+/// What reconcile reads of each domain in one blocking call.
+struct DomainSnapshot: Sendable {
+    let uuid: String
+    let name: String
+    let state: DomainStateWithReason
+    let socketPath: String?
+    let hasChannel: Bool
+    let policy: ProtectionPolicy
+    let hasOwnPolicy: Bool
+    let settings: VMSettings
+    let autostart: Bool
+
+    init(dom: Domain, defaults: ProtectionPolicy) throws {
+        autostart = (try? dom.autostart) ?? false
+        uuid = dom.uuid
+        name = dom.name
+        state = try dom.state()
+        let xml = (try? dom.xml()) ?? ""
+        socketPath = DomainXML.channelSocketPath(in: xml, channelName: AgentProtocol.channelName)
+        hasChannel = DomainXML.hasChannel(in: xml, channelName: AgentProtocol.channelName)
+        let stored = try? dom.metadata(namespaceURI: PolicyMetadata.namespaceURI)
+        hasOwnPolicy = stored != nil
+        policy = stored.map { PolicyMetadata.parse($0, defaults: defaults) } ?? defaults
+        settings = (try? dom.metadata(namespaceURI: SettingsMetadata.namespaceURI)).map(SettingsMetadata.parse) ?? VMSettings()
+    }
+}

@@ -1,0 +1,25 @@
+import Synchronization
+
+/// VMs (by UUID) a delete, restore, purge or destroy is working on: one at
+/// a time each. Shared by the recycle bin and permanent deletion.
+final class VMBusyMarks: Sendable {
+    private let busy = Mutex<Set<String>>([])
+
+    /// Marks a VM as taken (a wipe keeps the mark for its whole background operation).
+    func claim(_ uuid: String, _ name: String) throws {
+        guard busy.withLock({ $0.insert(uuid).inserted }) else {
+            throw APIError.conflict("another delete, restore, purge or destroy of \(name) is under way", hint: "wait for it to finish")
+        }
+    }
+
+    func release(_ uuid: String) { busy.withLock { _ = $0.remove(uuid) } }
+
+    func isBusy(_ uuid: String) -> Bool { busy.withLock { $0.contains(uuid) } }
+
+    /// Runs `body` with `uuid` marked busy; refuses a second operation on the same VM.
+    func exclusively<T>(_ uuid: String, _ name: String, _ body: () async throws -> T) async throws -> T {
+        try claim(uuid, name)
+        defer { release(uuid) }
+        return try await body()
+    }
+}
