@@ -37,7 +37,7 @@ struct ClusterRigTests {
         defer { vigild.stop() }
 
         let host1 = ClusterRig.daemons(1) + [try Self.qemu(1, one), ProcessIdentity(pid: vigild.process.processIdentifier)]
-        #expect(host1.count == 4 && host1.allSatisfy(\.isLive), "\(host1)")
+        #expect(host1.count == 4 && host1.allSatisfy { $0.isLive }, "\(host1)")
         let other = try Self.qemu(2, two)
         let otherDaemons = ClusterRig.daemons(2)
 
@@ -47,7 +47,7 @@ struct ClusterRigTests {
         #expect(try ClusterRig.status(1).first == "down")
         #expect(!ClusterRig.answers(1))
         #expect(other.isLive, "host 2's QEMU \(other)")
-        #expect(otherDaemons.allSatisfy(\.isLive), "\(otherDaemons)")
+        #expect(otherDaemons.allSatisfy { $0.isLive }, "\(otherDaemons)")
         #expect(try two.domain.state().state == .running)
 
         // Back up after the power loss: a clean host, and host 2 untouched.
@@ -55,7 +55,7 @@ struct ClusterRigTests {
         let fresh = try Connection(uri: ClusterRig.uri(1))
         #expect(try fresh.domains().isEmpty, "host 1 came back with domains")
         #expect(try ClusterRig.status(1) == ["up"])
-        #expect(ClusterRig.daemons(1).allSatisfy(\.isLive))
+        #expect(ClusterRig.daemons(1).allSatisfy { $0.isLive })
         #expect(other.isLive, "host 2's QEMU after host 1's up: \(other)")
         #expect(ClusterRig.qemu(2, guest: two.name) == other)
     }
@@ -78,7 +78,7 @@ struct ClusterRigTests {
         #expect(other.isLive, "after a second kill: \(other)")
         try ClusterRig.run(["down", "1"])
         #expect(other.isLive, "after down 1: \(other)")
-        #expect(otherDaemons.allSatisfy(\.isLive), "\(otherDaemons)")
+        #expect(otherDaemons.allSatisfy { $0.isLive }, "\(otherDaemons)")
         #expect(try two.domain.state().state == .running)
         #expect(try ClusterRig.status(1).first == "down")
         #expect(try ClusterRig.status(2) == ["up"])
@@ -102,7 +102,7 @@ struct ClusterRigTests {
         #expect(ClusterRig.answers(2))
 
         try ClusterRig.run(["thaw", "1"])
-        #expect(host1.allSatisfy(\.isLive), "\(host1)")
+        #expect(host1.allSatisfy { $0.isLive }, "\(host1)")
         #expect(ClusterRig.answers(1))
         #expect(try ClusterRig.status(1) == ["up"])
         #expect(try Connection(uri: ClusterRig.uri(1)).domain(named: one.name).state().state == .running)
