@@ -90,7 +90,10 @@ struct ClusterRigTests {
         try ClusterRig.up(2)
         let (one, two) = try Self.guests()
         defer { one.remove(); two.remove() }
-        let host1 = ClusterRig.daemons(1) + [try Self.qemu(1, one)]
+        let sleeper = try BackgroundCommand(ClusterRig.inside(1) + ["sleep", "600"])
+        defer { sleeper.stop() }
+        try await Self.eventually("sleep inside host 1") { ProcessIdentity(pid: sleeper.pid).state.map { $0 != "Z" } ?? false }
+        let host1 = ClusterRig.daemons(1) + [try Self.qemu(1, one), ProcessIdentity(pid: sleeper.pid)]
         let other = try Self.qemu(2, two)
 
         try ClusterRig.run(["freeze", "1"])
@@ -131,6 +134,12 @@ struct ClusterRigTests {
         func count() -> Int { ((try? String(contentsOfFile: ticks, encoding: .utf8)) ?? "").split(separator: "\n").count }
         try await Self.eventually("ticks reaching host 1") { count() >= 3 }
 
+        // Someone else's rule on host 1's address: heal must leave it.
+        let foreign = ["OUTPUT", "-d", host1 + "/32", "-p", "tcp", "--dport", "9", "-m", "comment",
+                       "--comment", "vigil-test-foreign-\(port)", "-j", "ACCEPT"]
+        try ProcessRunner.run(["iptables", "-A"] + foreign)
+        defer { _ = try? ProcessRunner.run(["iptables", "-D"] + foreign) }
+
         try ClusterRig.run(["partition", "1"])
         defer { _ = try? ClusterRig.run(["heal", "1"]) }
         let atCut = count()
@@ -154,6 +163,10 @@ struct ClusterRigTests {
 
         try ClusterRig.run(["heal", "1"])
         #expect(try ClusterRig.status(1) == ["up"])
+        let rules = try ProcessRunner.run(["iptables", "-S", "OUTPUT"]).stdout
+        #expect(rules.contains("vigil-test-foreign-\(port)"), "heal removed a rule the rig did not add:\n\(rules)")
+        let onHost1 = rules.split(separator: "\n").filter { $0.contains(host1 + " ") || $0.contains(host1 + "/") }
+        #expect(onHost1.count == 1, "partition rules left after heal:\n\(rules)")
         #expect(ClusterRig.connects(from: 1, to: etcd, port: port))
         #expect(ClusterRig.connects(from: 2, to: host1, port: libvirt))
         #expect(ClusterRig.answers(1))
