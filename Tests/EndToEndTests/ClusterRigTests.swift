@@ -92,7 +92,8 @@ struct ClusterRigTests {
         defer { one.remove(); two.remove() }
         let sleeper = try BackgroundCommand(ClusterRig.inside(1) + ["sleep", "600"])
         defer { sleeper.stop() }
-        try await Self.eventually("sleep inside host 1") { ProcessIdentity(pid: sleeper.pid).state.map { $0 != "Z" } ?? false }
+        // Until it is `sleep`, it may not have joined the host yet.
+        try await Self.eventually("sleep inside host 1") { ProcessIdentity(pid: sleeper.pid).command == "sleep" }
         let host1 = ClusterRig.daemons(1) + [try Self.qemu(1, one), ProcessIdentity(pid: sleeper.pid)]
         let other = try Self.qemu(2, two)
 

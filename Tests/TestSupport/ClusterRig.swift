@@ -99,11 +99,14 @@ public struct ProcessIdentity: Sendable, Equatable, CustomStringConvertible {
     /// Runs or could run (not stopped, not dead).
     public var isLive: Bool { state.map { "RSD".contains($0) } ?? false }
 
-    public var description: String {
-        let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-        return "\(pid) (\(comm), state \(state.map(String.init) ?? "gone"))"
+    /// Its command name (/proc/PID/comm), nil once it is gone.
+    public var command: String? {
+        guard state != nil else { return nil }
+        return (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    public var description: String { "\(pid) (\(command ?? "?"), state \(state.map(String.init) ?? "gone"))" }
 
     /// Fields of /proc/PID/stat after the command name: [0] is field 3 (state), [19] field 22 (start time).
     private static func stat(_ pid: Int32) -> [Substring]? {
