@@ -5,18 +5,15 @@ import Testing
 import TestSupport
 
 /// Two simulated hosts (`testbed/cluster`): separate libvirtds in their own
-/// namespaces on 127.0.0.2 and 127.0.0.3, sharing one storage directory.
+/// namespaces on 127.0.0.2 and 127.0.0.3 (VIGIL_CLUSTER_NET moves them),
+/// sharing one storage directory.
 @Suite(.serialized, .enabled(if: Testbed.enabled, Testbed.skipReason))
 struct ClusterTests {
-    static let host1 = "qemu+tcp://127.0.0.2/system"
-    static let host2 = "qemu+tcp://127.0.0.3/system"
+    static let host1 = ClusterRig.uri(1)
+    static let host2 = ClusterRig.uri(2)
 
     /// Brings up two hosts; returns their shared storage directory.
-    static func upWithSharedStorage() throws -> String {
-        let status = try Testbed.run("cluster", ["up", "2"], timeout: 180)
-        return status.split(separator: "\n").first { $0.hasPrefix("shared=") }
-            .map { String($0.dropFirst("shared=".count)) } ?? "/var/tmp/vigil-cluster/shared"
-    }
+    static func upWithSharedStorage() throws -> String { try ClusterRig.up(2) }
 
     @Test func liveMigratesARunningGuestBetweenHosts() async throws {
         let shared = try Self.upWithSharedStorage()
