@@ -143,6 +143,16 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
+    /// The hypervisor's version (QEMU's, for qemu://) as (major, minor, micro).
+    public var hypervisorVersion: (major: Int, minor: Int, micro: Int) {
+        get throws(LibvirtError) {
+            let ptr = try raw("get hypervisor version")
+            var v: UInt = 0
+            guard virConnectGetVersion(ptr, &v) == 0 else { throw .capture("get hypervisor version") }
+            return (Int(v / 1_000_000), Int(v / 1000 % 1000), Int(v % 1000))
+        }
+    }
+
     public var driverType: String {
         get throws(LibvirtError) {
             let ptr = try raw("get driver type")

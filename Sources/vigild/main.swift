@@ -61,6 +61,12 @@ struct Vigild: AsyncParsableCommand {
     // For tests: the same in seconds.
     @Option(name: .long, help: .hidden)
     var recycleRetentionSeconds: Double?
+    @Option(name: .long, help: "Days events stay in the event log (fractions allowed).")
+    var eventRetentionDays: Double = 400
+
+    @Option(name: .long, help: "Most events the event log keeps; the oldest beyond it are removed.")
+    var eventMaxCount: Int = 2_000_000
+
     @Option(name: .long, help: "Bandwidth cap for disk copies of clones and templates, in MiB/s (default: none), so copies do not starve running VMs' I/O.")
     var copyRateLimit: Int?
 
@@ -93,6 +99,8 @@ struct Vigild: AsyncParsableCommand {
         }
         if let d = recycleRetentionDays, !(d > 0) { throw ValidationError("--recycle-retention-days must be above 0, got \(d)") }
         if let s = recycleRetentionSeconds, !(s > 0) { throw ValidationError("--recycle-retention-seconds must be above 0, got \(s)") }
+        guard eventRetentionDays > 0 else { throw ValidationError("--event-retention-days must be above 0, got \(eventRetentionDays)") }
+        guard eventMaxCount >= 1000 else { throw ValidationError("--event-max-count must be at least 1000, got \(eventMaxCount)") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -113,6 +121,8 @@ struct Vigild: AsyncParsableCommand {
         config.agentUpgradeTimeoutMs = agentUpgradeTimeout * 1000
         config.recycleRetentionSeconds = recycleRetentionSeconds ?? recycleRetentionDays.map { $0 * 86_400 }
         config.copyRateLimitMiBs = copyRateLimit
+        config.eventRetentionDays = eventRetentionDays
+        config.eventMaxCount = eventMaxCount
         config.templateDirectory = templateDir
         config.vmDirectory = vmDir
         do {

@@ -36,7 +36,7 @@ struct ClusterRigTests {
         let vigild = try DaemonProcess(connect: "qemu:///system", directory: dir, namespaceCommand: ClusterRig.inside(1))
         defer { vigild.stop() }
 
-        let host1 = ClusterRig.daemons(1) + [try Self.qemu(1, one), ProcessIdentity(pid: vigild.process.processIdentifier)]
+        let host1 = ClusterRig.daemons(1) + [try Self.qemu(1, one), ProcessIdentity(pid: vigild.process.pid)]
         #expect(host1.count == 4 && host1.allSatisfy { $0.isLive }, "\(host1)")
         let other = try Self.qemu(2, two)
         let otherDaemons = ClusterRig.daemons(2)

@@ -201,4 +201,58 @@ struct ProtectionTests {
         #expect(log.first { $0.kind == "alert" }?.message.contains("limit of 1") == true)
         #expect(try s.guest.domain.state().isPanicked)
     }
+
+    /// The demo's setting (no minimum uptime): vigild killed right after it
+    /// reset a panicked guest, restarted while the guest still boots, must
+    /// wait for the agent instead of taking the boot's silence for a hang.
+    @Test func vigildKilledJustAfterARecoveryDoesNotResetTheGuestAgain() async throws {
+        let s = try await Self.protectedGuest()
+        defer { s.remove() }
+        let bootBefore = try #require(try s.daemon.agentStatus(s.guest.name)?.bootID)
+        try s.guest.trigger("echo c > /proc/sysrq-trigger")
+        try await s.daemon.waitUntil("recovery") { try s.daemon.events(vm: s.guest.name).contains { $0.kind == "recovery" } }
+        s.daemon.kill()
+        let again = try DaemonProcess(connect: "qemu:///system", directory: s.dir, extraArguments: Self.fastPolicy)
+        defer { again.stop() }
+        try await again.waitUntil("agent back with a new boot", timeout: 120) {
+            let a = try again.agentStatus(s.guest.name)
+            return a?.state == .alive && a?.bootID != bootBefore
+        }
+        try await Task.sleep(for: .seconds(3))
+        let log = try again.events(vm: s.guest.name)
+        #expect(log.filter { $0.kind == "failure" }.count == 1, "\(log.map(\.message))")
+        #expect(log.filter { $0.kind == "recovery" }.count == 1, "one reset, not two")
+    }
+
+    /// A guest whose own agent is replaced by a loop writing forged hello,
+    /// crash report and goodbye lines for a minute gets a bounded share of
+    /// the event log: its budget (6, then one per 10 s) and a summary of
+    /// what was dropped.
+    @Test func aGuestFloodingForgedMessagesGetsABoundedShareOfTheLog() async throws {
+        let s = try await Self.protectedGuest()
+        defer { s.remove() }
+        let lines = [
+            AgentCodec.encode(.hello(.init(agentVersion: "6.6.6", os: "Forged", kernel: "0", bootID: "forged-boot",
+                                           hostname: "x", capabilities: ["heartbeat"]))),
+            AgentCodec.encode(.crashReport(.init(source: "pstore", excerpt: "Kernel panic (forged)"))),
+            AgentCodec.encode(.goodbye(.init(reason: "forged"))),
+        ].map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .newlines) }
+        // Stop the real agent and its respawn loop, then flood from the shell.
+        _ = try s.guest.run("p=$(pidof vigil-agent); kill $(cut -d' ' -f4 /proc/$p/stat); kill -9 $p")
+        let write = lines.map { "'\($0)'" }.joined(separator: " ")
+        let began = Date().timeIntervalSince1970
+        let flood = try s.guest.run("printf '%s\\n' \(write) > /tmp/forged; end=$(($(date +%s) + 60)); n=0; "
+                                    + "while [ $(date +%s) -lt $end ]; do cat /tmp/forged > /dev/virtio-ports/org.vigil.agent.0; "
+                                    + "n=$((n+1)); sleep 0.05; done; echo sent $n", timeout: 90)
+        try await Task.sleep(for: .seconds(2))
+        let sent = Int(flood.stdout.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "") ?? 0
+        #expect(sent > 50, "the flood ran: \(flood.stdout)")
+        let guestCaused = try s.daemon.events(vm: s.guest.name).filter { $0.time >= began && ["agent", "guest", "upgrade"].contains($0.kind) }
+        let summaries = guestCaused.filter { $0.outcome == "suppressed" }
+        // 6 + 60 s / 10 s = 12 within the budget, plus at most two summaries.
+        #expect(guestCaused.count - summaries.count <= 13, "\(guestCaused.count) events: \(guestCaused.prefix(20).map(\.message))")
+        #expect(!summaries.isEmpty && summaries.count <= 3)
+        #expect(guestCaused.filter { $0.kind == "guest" }.count <= 1, "one crash report per boot")
+        #expect(summaries.contains { $0.message.contains("were not logged") })
+    }
 }

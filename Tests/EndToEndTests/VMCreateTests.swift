@@ -142,4 +142,49 @@ struct VMCreateTests {
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.path).isEmpty)
     }
+
+    /// The test guest made by Vigil's own command, as the demo makes it: a
+    /// directly booted kernel, a qcow2 overlay on the image's data disk, the
+    /// console in a file and a root shell on a second serial port; vigild
+    /// protects it like any guest. Bad kernel, initrd and base paths are
+    /// refused together, before anything is made.
+    @Test func createsADirectlyBootedGuestOnABaseImage() async throws {
+        let image = try Testbed.requireImage()
+        let conn = try Connection(uri: "qemu:///system")
+        let dir = try TemporaryDirectory("vkb")
+        defer { dir.remove() }
+        let store = try TemporaryDirectory("vkbs")
+        defer { store.remove() }
+        chmod(store.path, 0o755)
+        let daemon = try DaemonProcess(connect: "qemu:///system", directory: dir)
+        defer { daemon.stop() }
+        let name = "vkb-\(UUID().uuidString.prefix(6).lowercased())"
+        defer {
+            if let d = try? conn.domain(named: name) { try? d.destroy(); try? d.undefine() }
+        }
+        let bad = try daemon.vigil(["vm", "create", name, "--virt-type", "qemu", "--kernel", "/nonexistent/vmlinuz",
+                                    "--cmdline", "x", "--disk-from", "/nonexistent/base.qcow2@\(store.path)"])
+        #expect(bad.status != 0 && bad.stderr.contains("kernel '/nonexistent/vmlinuz'") && bad.stderr.contains("base image"), "\(bad.stderr)")
+        let noKernel = try daemon.vigil(["vm", "create", name, "--virt-type", "qemu", "--initrd", image + "/initrd.img"])
+        #expect(noKernel.status != 0 && noKernel.stderr.contains("needs --kernel"), "\(noKernel.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.path).isEmpty)
+
+        let ctl = store.path + "/ctl.sock", console = store.path + "/console.log"
+        let r = try daemon.vigil(["vm", "create", name, "--virt-type", "qemu", "--memory", "256",
+                                  "--kernel", image + "/vmlinuz", "--initrd", image + "/initrd.img",
+                                  "--cmdline", "console=ttyS0 panic=0 vigil.hostname=\(name)",
+                                  "--disk-from", "\(image)/data.qcow2@\(store.path)",
+                                  "--console-log", console, "--serial-socket", ctl, "--start", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let disk = store.path + "/\(name)-disk1.qcow2"
+        let info = try ProcessRunner.run(["qemu-img", "info", "-U", "--output=json", disk])
+        #expect(info.stdout.contains("\"backing-filename\": \"\(image)/data.qcow2\""), "\(info.stdout)")
+        let xml = try conn.domain(named: name).xml([.inactive])
+        #expect(xml.contains("<kernel>\(image)/vmlinuz</kernel>") && !xml.contains("<boot dev="), "\(xml)")
+        try await daemon.waitUntil("agent alive", timeout: 120) { try daemon.agentStatus(name)?.state == .alive }
+        // The root shell on the second serial port, and the image's data through the overlay.
+        let shell = try ProcessRunner.run([Testbed.script("guest-run"), ctl, "hostname; ls /data"], timeout: 40)
+        #expect(shell.status == 0 && shell.stdout.contains(name), "\(shell.stdout) \(shell.stderr)")
+        #expect((try? String(contentsOfFile: console, encoding: .utf8))?.contains("Linux version") == true)
+    }
 }

@@ -33,7 +33,9 @@ public struct HostInfo: Codable, Sendable, Equatable {
     public var libvirtURI: String
     public var libvirtConnected: Bool
     public var libvirtVersion: String
+    /// The hypervisor driver (QEMU, Test, …) and its own version.
     public var driver: String
+    public var hypervisorVersion: String?
     public var cpus: Int
     public var memoryMiB: UInt64
     public var freeMemoryMiB: UInt64
@@ -42,7 +44,7 @@ public struct HostInfo: Codable, Sendable, Equatable {
     public var protectedDomains: Int
 
     public init(hostname: String, hostUUID: String, libvirtURI: String, libvirtConnected: Bool,
-                libvirtVersion: String, driver: String, cpus: Int, memoryMiB: UInt64, freeMemoryMiB: UInt64,
+                libvirtVersion: String, driver: String, hypervisorVersion: String? = nil, cpus: Int, memoryMiB: UInt64, freeMemoryMiB: UInt64,
                 vigildVersion: String, domains: Int, protectedDomains: Int) {
         self.hostname = hostname
         self.hostUUID = hostUUID
@@ -50,6 +52,7 @@ public struct HostInfo: Codable, Sendable, Equatable {
         self.libvirtConnected = libvirtConnected
         self.libvirtVersion = libvirtVersion
         self.driver = driver
+        self.hypervisorVersion = hypervisorVersion
         self.cpus = cpus
         self.memoryMiB = memoryMiB
         self.freeMemoryMiB = freeMemoryMiB

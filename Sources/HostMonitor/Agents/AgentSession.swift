@@ -15,6 +15,8 @@ struct AgentSession {
     let center: ProtectionCenter
     let events: EventLog
     let requests: AgentRequests
+    /// What this guest may put in the event log (shared by its sessions).
+    let budget: GuestEventBudget
     let logger: Logger
     /// Called after each accepted hello (e.g. to sync the guest clock).
     var onHello: @Sendable () async -> Void = {}
@@ -66,13 +68,29 @@ struct AgentSession {
         var limiter = RateLimiter(perSecond: maxMessagesPerSecond)
         var complaints = 0
         var crashReports = 0
+        var bootID = ""
+        /// Logs what the guest caused, within its budget.
+        func guestEvent(kind: String, _ message: @autoclosure () -> String, action: String? = nil, outcome: String? = nil) {
+            switch budget.admit(vmUUID) {
+            case .record(let suppressed):
+                if suppressed > 0 { summarize(suppressed) }
+                events.record(vmUUID: vmUUID, vmName: vmName, kind: kind, message: message(), action: action, outcome: outcome)
+            case .suppress(let summary):
+                if let summary { summarize(summary) }
+            }
+        }
+        func summarize(_ n: Int) {
+            events.record(vmUUID: vmUUID, vmName: vmName, kind: "agent",
+                          message: "\(n) more event(s) caused by this guest's agent were not logged (over its budget of "
+                            + "\(budget.limits.burst), then one per \(Int(budget.limits.refillSeconds)) s)", outcome: "suppressed")
+        }
         func complain(_ what: String) {
             complaints += 1
             if complaints <= 3 || complaints % 1000 == 0 {
                 logger.warning("agent channel: \(what) (\(complaints) so far)", metadata: ["vm.name": "\(vmName)"])
             }
             if complaints == 1 {
-                events.record(vmUUID: vmUUID, vmName: vmName, kind: "agent", message: "hostile or corrupt input on agent channel: \(what)")
+                guestEvent(kind: "agent", "hostile or corrupt input on agent channel: \(what)")
             }
         }
         for try await buffer in inbound {
@@ -110,26 +128,33 @@ struct AgentSession {
                     guard let interval = await center.hello(vmUUID, hello, at: now) else { continue }
                     reply.yield(.welcome(.init(heartbeatIntervalMs: interval)))
                     crashReports = 0
-                    events.agentHello(vmUUID: vmUUID, vmName: vmName, hello: hello)
+                    bootID = hello.bootID
+                    if let message = events.agentHello(vmUUID: vmUUID, hello: hello) {
+                        guestEvent(kind: "agent", message)
+                    }
                     logger.info("agent connected", metadata: ["vm.name": "\(vmName)", "agent.version": "\(hello.agentVersion)"])
-                    let onHello = self.onHello
-                    Task { await onHello() }
+                    if budget.helloWork(vmUUID, boot: hello.bootID) {
+                        let onHello = self.onHello
+                        Task { await onHello() }
+                    }
                 case .heartbeat(let beat):
                     if await !center.heartbeat(vmUUID, seq: beat.seq, at: now) {
                         complain("heartbeat out of sequence or before hello")
                     }
                 case .goodbye(let bye):
                     await center.goodbye(vmUUID)
-                    events.agentGoodbye(vmUUID: vmUUID, vmName: vmName, reason: String(bye.reason.prefix(200)))
+                    events.markAgent(vmUUID: vmUUID, alive: false)
+                    guestEvent(kind: "agent", "agent stopped cleanly: \(bye.reason.clipped(200))")
                     return .goodbye(String(bye.reason.prefix(200)))
                 case .sync(let sync):
                     reply.yield(.sync(sync))
                 case .crashReport(let report):
-                    // At most one report per hello, clipped: a guest cannot fill the log.
+                    // At most one report per hello and per boot of the guest, clipped,
+                    // within the budget: a guest cannot fill the log.
                     crashReports += 1
                     guard crashReports == 1 else { complain("repeated crash report"); continue }
-                    events.record(vmUUID: vmUUID, vmName: vmName, kind: "guest",
-                                  message: "guest reports an earlier crash (\(report.source.clipped(64))): \(report.excerpt.clipped(2048))")
+                    guard budget.firstCrashReport(vmUUID, boot: bootID) else { continue }
+                    guestEvent(kind: "guest", "guest reports an earlier crash (\(report.source.clipped(64))): \(report.excerpt.clipped(2048))")
                 case .timeReply:
                     complain("time reply nobody asked for")
                 case .timeAdjusted:
@@ -139,9 +164,8 @@ struct AgentSession {
                 case .upgradeStatus(let status):
                     // Unasked for: only a rollback report after reconnecting is expected.
                     if status.state == .rolledBack {
-                        events.record(vmUUID: vmUUID, vmName: vmName, kind: "upgrade",
-                                      message: "the agent rolled back: \((status.reason ?? "no reason given").clipped(300))",
-                                      action: "upgrade", outcome: "rolled-back")
+                        guestEvent(kind: "upgrade", "the agent rolled back: \((status.reason ?? "no reason given").clipped(300))",
+                                   action: "upgrade", outcome: "rolled-back")
                     } else {
                         complain("upgrade status nobody asked for")
                     }

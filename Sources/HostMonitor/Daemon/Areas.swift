@@ -19,13 +19,13 @@ struct Areas: Sendable {
     let events: EventService
 
     init(config: DaemonConfig, host: HostContext, tracking: GuestTracking, requests: AgentRequests,
-         repository: AgentRepository) {
+         cache: DomainCache, repository: AgentRepository) {
         let center = tracking.center
         let copier = DiskCopier(executor: host.executor, rateLimitMiBs: config.copyRateLimitMiBs)
         let busy = VMBusyMarks()
-        vms = VMService(host: host, center: center, defaultPolicy: config.defaultPolicy)
+        vms = VMService(host: host, center: center, defaultPolicy: config.defaultPolicy, cache: cache)
         lifecycle = LifecycleService(host: host, vms: vms)
-        policies = PolicyService(host: host, center: center, defaultPolicy: config.defaultPolicy)
+        policies = PolicyService(host: host, center: center, defaultPolicy: config.defaultPolicy, cache: cache)
         settings = SettingsService(host: host, center: center, policies: policies)
         time = TimeService(host: host, center: center, requests: requests)
         upgrades = UpgradeService(host: host, center: center, requests: requests, repository: repository,

@@ -24,14 +24,17 @@ public struct Daemon: Sendable {
         let tracking = GuestTracking(center: ProtectionCenter(), watchers: WatcherSet())
         let requests = AgentRequests()
         let repository = try AgentRepository(stateDirectory: config.stateDirectory, trustKeyFiles: config.agentTrustKeyFiles)
-        let areas = Areas(config: config, host: host, tracking: tracking, requests: requests, repository: repository)
+        let cache = DomainCache()
+        let areas = Areas(config: config, host: host, tracking: tracking, requests: requests, cache: cache, repository: repository)
         let recycleBin = areas.recycleBin
         let monitor = MonitorService(config: config, host: host, tracking: tracking, requests: requests,
-                                     time: areas.time, upgrades: areas.upgrades) { conn, first in
+                                     cache: cache, time: areas.time, upgrades: areas.upgrades) { conn, first in
             // What a killed vigild left halfway is finished or undone once libvirt is reachable.
             if first { await operations.recover() }
             await recycleBin.finishSteps(conn)
         }
+        let retention = EventRetention(store: store, logger: logger, maxAgeDays: config.eventRetentionDays,
+                                       maxCount: config.eventMaxCount)
         try Self.prepareSocket(config.socketPath)
         let app = Application(
             router: APIRoutes.router(areas),
@@ -43,7 +46,8 @@ public struct Daemon: Sendable {
             logger: logger
         )
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: monitor), .init(service: recycleBin), .init(service: app)],
+            configuration: .init(services: [.init(service: monitor), .init(service: recycleBin), .init(service: retention),
+                                            .init(service: app)],
                                  gracefulShutdownSignals: [.sigterm, .sigint],
                                  logger: logger))
         logger.info("vigild starting", metadata: ["libvirt.uri": "\(config.libvirtURI)",

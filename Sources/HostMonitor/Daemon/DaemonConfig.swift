@@ -11,8 +11,18 @@ public struct DaemonConfig: Sendable {
     public var peers: [String]
     /// Directories every peer sees at the same path.
     public var sharedStorage: [String]
-    /// How often to re-list domains as a safety net for missed events.
+    /// How often to re-read every domain's state as a safety net for
+    /// missed events (libvirt's events drive everything else).
     public var reconcileIntervalMs: Int
+    /// Every how many of those passes definitions are read afresh too
+    /// (catches metadata changed behind vigild's back, which has no event).
+    public var refetchEvery = 10
+    /// After a restart, how long an adopted agent may stay silent while its
+    /// session reconnects and says hello again (added to its own window).
+    public var adoptGraceMs = 5000
+    /// After a restart that cut a recovery short, how long the guest may
+    /// take to boot and say hello before silence counts as a new hang.
+    public var recoveryBootGraceSeconds = 120
     /// How often guest clocks are resynced (besides after resume, restore and boot).
     public var timeSyncIntervalSeconds: Int = 900
     /// Public keys whose signatures the agent repository requires (none: hash only; agents still check).
@@ -21,6 +31,9 @@ public struct DaemonConfig: Sendable {
     public var agentUpgradeTimeoutMs: Int = 30_000
     /// How long deleted VMs stay in the recycle bin (nil: until purged by hand).
     public var recycleRetentionSeconds: Double?
+    /// How long and how many events the event log keeps (`EventRetention`).
+    public var eventRetentionDays = 400.0
+    public var eventMaxCount = 2_000_000
     /// Bandwidth cap for disk copies (clones, templates), MiB/s; nil: none.
     public var copyRateLimitMiBs: Int?
     /// Where templates live (one directory each); on shared storage, all hosts see them.
@@ -33,7 +46,7 @@ public struct DaemonConfig: Sendable {
 
     public init(libvirtURI: String = "qemu:///system", stateDirectory: String = "/var/lib/vigil",
                 socketPath: String = "/run/vigil/vigild.sock", defaultPolicy: ProtectionPolicy = .init(),
-                peers: [String] = [], sharedStorage: [String] = [], reconcileIntervalMs: Int = 5000) {
+                peers: [String] = [], sharedStorage: [String] = [], reconcileIntervalMs: Int = 30_000) {
         self.libvirtURI = libvirtURI
         self.stateDirectory = stateDirectory
         self.socketPath = socketPath

@@ -22,13 +22,17 @@ public final class MonitorService: Service, Sendable {
     /// reconcile; `first` on the first one after start (to finish or undo
     /// what a killed vigild left halfway).
     let onConnect: @Sendable (_ conn: Connection, _ first: Bool) async -> Void
+    /// What was last read of each domain's definition (shared with `VMService`).
+    let cache: DomainCache
+    /// What each guest may put in the event log, across its sessions.
+    let budget = GuestEventBudget()
     private let connectedOnce = Mutex(false)
     var events: EventLog { host.events }
     var executor: BlockingExecutor { host.executor }
     var logger: Logger { host.logger }
 
     init(config: DaemonConfig, host: HostContext, tracking: GuestTracking, requests: AgentRequests,
-         time: TimeService, upgrades: UpgradeService,
+         cache: DomainCache, time: TimeService, upgrades: UpgradeService,
          onConnect: @escaping @Sendable (_ conn: Connection, _ first: Bool) async -> Void) {
         self.config = config
         self.host = host
@@ -38,6 +42,7 @@ public final class MonitorService: Service, Sendable {
         self.time = time
         self.upgrades = upgrades
         self.onConnect = onConnect
+        self.cache = cache
         self.performer = RecoveryPerformer(peers: config.peers, sharedStorage: config.sharedStorage, logger: host.logger)
     }
 
@@ -106,9 +111,13 @@ public final class MonitorService: Service, Sendable {
                 for await event in subscription.events { await self.handle(event, conn: conn) }
             }
             group.addTask {
+                // The safety net for missed events: states every pass,
+                // definitions every `refetchEvery` passes.
+                var pass = 0
                 while !Task.isCancelled {
                     try await Task.sleep(for: .milliseconds(self.config.reconcileIntervalMs))
-                    try? await self.reconcile(conn, adopting: false)
+                    pass += 1
+                    try? await self.reconcile(conn, adopting: false, refetch: pass % self.config.refetchEvery == 0)
                 }
             }
             group.addTask {
@@ -119,12 +128,13 @@ public final class MonitorService: Service, Sendable {
                 }
             }
             group.addTask {
-                // Heartbeat deadlines are checked ten times a second.
+                // Heartbeat deadlines: sleep until the earliest one that
+                // exists, or until a change may have made one earlier.
                 while !Task.isCancelled {
-                    try await Task.sleep(for: .milliseconds(100))
                     for due in await self.center.tickAll(at: .now) {
                         await self.perform(due.actions, uuid: due.uuid, name: due.name, detectedAfter: nil, conn: conn)
                     }
+                    await self.center.sleepUntilNextDeadline()
                 }
             }
             // The event stream ends when the connection closes.
@@ -157,7 +167,7 @@ public final class MonitorService: Service, Sendable {
         let uuid = event.domainUUID, name = event.domainName
         switch life.kind {
         case .started:
-            try? await reconcile(conn, adopting: false)
+            await reconcile(conn, uuid: uuid)
             await center.mutate(uuid) { $0.machine.domainStarted(at: .now) }
             // Restored or reverted in place: the agent session may live on
             // with a clock from the past. (A fresh boot syncs on hello.)
@@ -178,7 +188,8 @@ public final class MonitorService: Service, Sendable {
             await watchers.stop(uuid)
             await center.forget(uuid)
         case .defined:
-            try? await reconcile(conn, adopting: false)
+            // A new or changed definition (channel, policy, settings).
+            await reconcile(conn, uuid: uuid)
         default:
             break
         }
@@ -254,45 +265,92 @@ public final class MonitorService: Service, Sendable {
     /// Tracks every domain and brings agent sessions in line with the running
     /// domains that have the channel. `adopting` is true right after
     /// connecting: domains already running or crashed are taken over.
-    func reconcile(_ conn: Connection, adopting: Bool) async throws {
-        let defaults = config.defaultPolicy
+    /// Definitions come from `cache` unless `refetch`: each pass reads only
+    /// the domains' states (libvirt events refresh single domains).
+    func reconcile(_ conn: Connection, adopting: Bool, refetch: Bool = false) async throws {
+        let defaults = config.defaultPolicy, cache = self.cache
         let all = try await executor.run { () throws -> [DomainSnapshot] in
-            try conn.domains().map { try DomainSnapshot(dom: $0, defaults: defaults) }
+            try conn.domains().map { try cache.current($0, defaults: defaults, refetch: refetch || adopting) }
         }
         var keep: Set<String> = []
         // HA priority orders the recoveries of VMs found failed (high first).
         for d in all.sorted(by: { ($0.settings.haPriority.rank, $0.name) < ($1.settings.haPriority.rank, $1.name) }) {
-            let recent = events.recentRecoveries(vmUUID: d.uuid, window: d.policy.windowSeconds).map {
-                ContinuousClock.now - .seconds(Date().timeIntervalSince($0))
-            }
-            let isNew = await center.track(uuid: d.uuid, name: d.name, policy: d.policy, hasChannel: d.socketPath != nil || d.hasChannel,
-                                           recentRecoveries: recent)
-            await center.setPolicy(d.uuid, d.policy)
-            await center.mutate(d.uuid) {
-                $0.settings = d.settings
-                $0.machine.haEnabled = d.settings.haEnabled
-            }
-            if isNew || adopting {
-                await adopt(d, conn: conn)
-            }
-            if let path = d.socketPath, d.state.state == .running || d.state.state == .paused {
-                keep.insert(d.uuid)
-                await watchers.ensure(uuid: d.uuid, name: d.name, socketPath: path) {
-                    await self.watch(uuid: d.uuid, name: d.name, socketPath: path)
-                }
-            }
+            if await track(d, adopting: adopting, conn: conn) { keep.insert(d.uuid) }
         }
         await watchers.stopAll(except: keep)
         let known = Set(all.map(\.uuid))
+        cache.retain(known)
         for uuid in await center.all.keys where !known.contains(uuid) { await center.forget(uuid) }
     }
 
-    /// Sets a newly seen domain's machine from its current state.
+    /// Brings one domain in line after a libvirt event about it, reading its
+    /// definition afresh; a domain that no longer exists is forgotten.
+    func reconcile(_ conn: Connection, uuid: String) async {
+        let defaults = config.defaultPolicy, cache = self.cache
+        do {
+            let d = try await executor.run { try cache.current(try conn.domain(uuid: uuid), defaults: defaults, refetch: true) }
+            if await !track(d, adopting: false, conn: conn) { await watchers.stop(uuid) }
+        } catch let error as LibvirtError where error.code == .noDomain {
+            cache.remove(uuid)
+            await watchers.stop(uuid)
+            await center.forget(uuid)
+        } catch {
+            logger.debug("cannot read domain \(uuid) after an event: \(error)")
+        }
+    }
+
+    /// Tracks one domain with its policy and settings, adopts it when new
+    /// (or when `adopting`), and keeps its agent session running while it
+    /// runs. Returns whether it has a session to keep.
+    private func track(_ d: DomainSnapshot, adopting: Bool, conn: Connection) async -> Bool {
+        var isNew = false
+        if await center.tracked(d.uuid) == nil {
+            let recent = events.recentRecoveries(vmUUID: d.uuid, window: d.policy.windowSeconds).map {
+                ContinuousClock.now - .seconds(Date().timeIntervalSince($0))
+            }
+            isNew = await center.track(uuid: d.uuid, name: d.name, policy: d.policy, hasChannel: d.socketPath != nil || d.hasChannel,
+                                       recentRecoveries: recent)
+        } else {
+            await center.track(uuid: d.uuid, name: d.name, policy: d.policy, hasChannel: d.socketPath != nil || d.hasChannel,
+                               recentRecoveries: [])
+        }
+        await center.setPolicy(d.uuid, d.policy)
+        await center.mutate(d.uuid) {
+            $0.settings = d.settings
+            $0.machine.haEnabled = d.settings.haEnabled
+        }
+        if isNew || adopting {
+            await adopt(d, conn: conn)
+        }
+        guard let path = d.socketPath, d.state.state == .running || d.state.state == .paused else { return false }
+        await watchers.ensure(uuid: d.uuid, name: d.name, socketPath: path) {
+            await self.watch(uuid: d.uuid, name: d.name, socketPath: path)
+        }
+        return true
+    }
+
+    /// Sets a newly seen domain's machine from its current state. A
+    /// restarted vigild never acts twice on one failure: the event log says
+    /// whether a recovery was under way or just done when it died.
     private func adopt(_ d: DomainSnapshot, conn: Connection) async {
         let wasAlive = events.wasAgentAlive(vmUUID: d.uuid)
         switch d.state.state {
         case .running, .blocked:
-            await center.mutate(d.uuid) { $0.machine.adoptRunning(at: .now, agentWasAlive: wasAlive) }
+            let bootGrace = Duration.seconds(max(config.recoveryBootGraceSeconds, d.policy.minUptimeSeconds))
+            let step = events.lastProtectionStep(vmUUID: d.uuid, window: bootGrace.milliseconds / 1000).map {
+                AdoptionDecision.Step(kind: $0.kind, outcome: $0.outcome, time: $0.time)
+            }
+            let decision = AdoptionDecision.decide(agentWasAlive: wasAlive, lastStep: step, lastHello: events.lastHello(vmUUID: d.uuid))
+            let reconnect = Duration.milliseconds(config.adoptGraceMs)
+            switch decision {
+            case .asLastSeen(let alive):
+                await center.mutate(d.uuid) { $0.machine.adoptRunning(at: .now, agentWasAlive: alive, grace: reconnect) }
+            case .booting:
+                await center.mutate(d.uuid) { $0.machine.domainStarted(at: .now) }
+            case .recoveryInterrupted:
+                logger.notice("a recovery was under way when vigild stopped; waiting for the guest to boot", metadata: ["vm.name": "\(d.name)"])
+                await center.mutate(d.uuid) { $0.machine.adoptRunning(at: .now, agentWasAlive: true, grace: bootGrace) }
+            }
         case .paused:
             await center.mutate(d.uuid) {
                 $0.machine.adoptRunning(at: .now, agentWasAlive: wasAlive)
@@ -308,20 +366,28 @@ public final class MonitorService: Service, Sendable {
     }
 
     /// Keeps a session to one guest's channel open while the domain runs.
+    /// A channel that cannot be reached (no socket: the VM is not a QEMU
+    /// one, or is shutting down) is retried with back-off, up to 10 s
+    /// apart, so a thousand of them cost nothing while idle.
     private func watch(uuid: String, name: String, socketPath: String) async {
+        var backoff = Duration.milliseconds(250)
         while !Task.isCancelled {
             var session = AgentSession(vmUUID: uuid, vmName: name, socketPath: socketPath, center: center,
-                                       events: events, requests: requests, logger: logger)
+                                       events: events, requests: requests, budget: budget, logger: logger)
             session.onHello = { [self] in
                 await self.time.autoSync(uuid, reason: "agent connected")
                 await self.upgrades.autoUpgrade(uuid)
             }
+            let began = ContinuousClock.now
             do {
                 _ = try await session.run()
+                backoff = .milliseconds(250)
             } catch {
                 logger.debug("agent channel: \(error)", metadata: ["vm.name": "\(name)"])
+                // A session that lived a while had connected: reconnect soon.
+                backoff = began.duration(to: .now) > .seconds(1) ? .milliseconds(250) : min(backoff * 2, .seconds(10))
             }
-            try? await Task.sleep(for: .milliseconds(250))
+            try? await Task.sleep(for: backoff)
         }
     }
 }

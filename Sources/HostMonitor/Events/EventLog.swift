@@ -23,18 +23,14 @@ public struct EventLog: Sendable {
         }
     }
 
-    func agentHello(vmUUID: String, vmName: String, hello: AgentMessage.Hello) {
+    /// Saves the agent's record; returns the event to log when the agent is
+    /// new, back, or on a new boot (the session logs it within the guest's budget).
+    func agentHello(vmUUID: String, hello: AgentMessage.Hello) -> String? {
         let previous = try? store.agent(vmUUID: vmUUID)
-        if previous?.bootID != hello.bootID || previous?.alive != true {
-            record(vmUUID: vmUUID, vmName: vmName, kind: "agent",
-                   message: "agent \(hello.agentVersion) connected (\(hello.os), kernel \(hello.kernel), boot \(hello.bootID.prefix(8)))")
-        }
         saveAgent(vmUUID: vmUUID, hello: hello, alive: true)
-    }
-
-    func agentGoodbye(vmUUID: String, vmName: String, reason: String) {
-        record(vmUUID: vmUUID, vmName: vmName, kind: "agent", message: "agent stopped cleanly: \(reason)")
-        markAgent(vmUUID: vmUUID, alive: false)
+        guard previous?.bootID != hello.bootID || previous?.alive != true else { return nil }
+        let message = "agent \(hello.agentVersion) connected (\(hello.os), kernel \(hello.kernel), boot \(hello.bootID.prefix(8)))"
+        return message
     }
 
     func markAgent(vmUUID: String, alive: Bool) {
@@ -51,6 +47,19 @@ public struct EventLog: Sendable {
         let r = AgentRecord(vmUUID: vmUUID, agentVersion: hello.agentVersion, guestOS: hello.os, kernel: hello.kernel,
                             bootID: hello.bootID, lastHello: Date().timeIntervalSince1970, alive: alive)
         do { try store.saveAgent(r) } catch { logger.error("cannot save agent record: \(error)") }
+    }
+
+    /// The newest failure or recovery event of a VM within `window`
+    /// seconds: the journal of the protection path (a failure is logged
+    /// `detected` before its recovery starts, the recovery when it ended).
+    func lastProtectionStep(vmUUID: String, window: TimeInterval) -> EventRecord? {
+        let since = Date().addingTimeInterval(-window)
+        return (try? store.events(vmUUID: vmUUID, since: since, kinds: ["failure", "recovery"], limit: 1))?.last
+    }
+
+    /// When the VM's agent last said hello (seconds since 1970).
+    func lastHello(vmUUID: String) -> Double? {
+        (try? store.agent(vmUUID: vmUUID))?.lastHello
     }
 
     /// Wall-clock times of this VM's recoveries within `window` seconds.

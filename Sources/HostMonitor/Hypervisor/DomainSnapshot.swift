@@ -1,11 +1,13 @@
 import Core
 import Libvirt
 
-/// What reconcile reads of each domain in one blocking call.
+/// What reconcile reads of each domain in one blocking call: its state
+/// (cheap to read again) and what its definition says (cached by
+/// `DomainCache`: reading it costs an XML dump and two metadata lookups).
 struct DomainSnapshot: Sendable {
     let uuid: String
     let name: String
-    let state: DomainStateWithReason
+    var state: DomainStateWithReason
     let socketPath: String?
     let hasChannel: Bool
     let policy: ProtectionPolicy

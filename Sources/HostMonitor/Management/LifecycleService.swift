@@ -90,6 +90,14 @@ struct LifecycleService: Sendable {
                     try ctx.willDo(.deleteVolume(pool: pool, volume: VMBuilder.diskName(request, i), uri: uri))
                     let volume = try await host.executor.run { try PoolDisks.create(request, i, conn) }
                     paths.append(try volume.path())
+                } else if let base = d.base {
+                    // An overlay on a golden image: its data shows through, it is never written.
+                    let path = VMBuilder.diskPath(request, i)
+                    let info = try await DiskImage.info(base)
+                    try ctx.willCreate(file: path)
+                    try await DiskImage.createOverlay(path, backing: base, backingFormat: info.format,
+                                                      virtualSize: max(VMBuilder.diskBytes(d.sizeGiB), info.virtualSize))
+                    paths.append(path)
                 } else {
                     let path = VMBuilder.diskPath(request, i)
                     try ctx.willCreate(file: path)

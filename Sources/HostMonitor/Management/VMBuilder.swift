@@ -12,7 +12,15 @@ enum VMBuilder {
         if !(32...4_194_304).contains(r.memoryMiB) { p.append("memory must be 32 MiB to 4 TiB, got \(r.memoryMiB) MiB") }
         if r.disks.count > 16 { p.append("at most 16 disks") }
         for (i, d) in r.disks.enumerated() {
-            if !(d.sizeGiB > 0 && d.sizeGiB <= 65_536) { p.append("disk \(i + 1): size must be above 0 and at most 65536 GiB") }
+            if let base = d.base {
+                if !(d.sizeGiB >= 0 && d.sizeGiB <= 65_536) { p.append("disk \(i + 1): size must be 0 (the base's) to 65536 GiB") }
+                if !base.hasPrefix("/") || !FileManager.default.isReadableFile(atPath: base) {
+                    p.append("disk \(i + 1): cannot read the base image '\(base)' (give an absolute path on vigild's host)")
+                }
+                if d.pool != nil { p.append("disk \(i + 1): an overlay on a base image goes into a directory, not a pool") }
+            } else if !(d.sizeGiB > 0 && d.sizeGiB <= 65_536) {
+                p.append("disk \(i + 1): size must be above 0 and at most 65536 GiB")
+            }
             switch (d.directory, d.pool) {
             case (let dir?, nil):
                 if !FileFacts.isDirectory(dir) { p.append("disk \(i + 1): storage directory '\(dir)' does not exist (give an absolute path)") }
@@ -36,6 +44,26 @@ enum VMBuilder {
         let devices = ["hd", "network", "cdrom"]
         for b in r.boot where !devices.contains(b) { p.append("boot device must be hd, network or cdrom, got '\(b)'") }
         if let t = r.virtType, !["kvm", "qemu"].contains(t) { p.append("virt type must be kvm or qemu, got '\(t)'") }
+        for (what, file) in [("kernel", r.kernel), ("initrd", r.initrd)] {
+            guard let file else { continue }
+            if !file.hasPrefix("/") || !FileManager.default.isReadableFile(atPath: file) {
+                p.append("cannot read the \(what) '\(file)' (give an absolute path on vigild's host)")
+            }
+        }
+        if r.kernel == nil && (r.initrd != nil || r.cmdline != nil) { p.append("an initrd or a kernel command line needs --kernel") }
+        if let c = r.cmdline, c.count > 4096 || c.contains(where: { $0.isNewline }) { p.append("the kernel command line must be one line of at most 4096 characters") }
+        if let log = r.consoleLog, !log.hasPrefix("/") || !FileFacts.isDirectory(URL(fileURLWithPath: log).deletingLastPathComponent().path) {
+            p.append("console log '\(log)' must be an absolute path in an existing directory")
+        }
+        if let sock = r.serialSocket {
+            if !sock.hasPrefix("/") || !FileFacts.isDirectory(URL(fileURLWithPath: sock).deletingLastPathComponent().path) {
+                p.append("serial socket '\(sock)' must be an absolute path in an existing directory")
+            } else if sock.utf8.count > 107 {
+                p.append("serial socket '\(sock)' is longer than a unix socket path may be (107 bytes)")
+            } else if FileManager.default.fileExists(atPath: sock) {
+                p.append("serial socket '\(sock)' already exists")
+            }
+        }
         return p
     }
 
@@ -61,7 +89,19 @@ enum VMBuilder {
     /// `uuid` is given up front when the definition is journalled before it is made.
     static func xml(_ r: VMCreateRequest, diskPaths: [String]? = nil, uuid: String? = nil) -> String {
         let esc = XMLEscape.text
-        let boots = r.boot.map { "    <boot dev='\($0)'/>" }.joined(separator: "\n")
+        // A directly booted kernel needs no boot devices.
+        let boots = r.kernel != nil ? "" : r.boot.map { "    <boot dev='\($0)'/>" }.joined(separator: "\n")
+        let kernel = r.kernel.map { k in
+            "    <kernel>\(esc(k))</kernel>" + (r.initrd.map { "\n    <initrd>\(esc($0))</initrd>" } ?? "")
+                + (r.cmdline.map { "\n    <cmdline>\(esc($0))</cmdline>" } ?? "")
+        } ?? ""
+        let serial = r.consoleLog.map { "<serial type='file'><source path='\(esc($0))'/><target port='0'/></serial>" }
+            ?? "<serial type='pty'><target port='0'/></serial>"
+        // libvirt makes serial 0 the console by itself; a pty one is named for `virsh console`.
+        let console = r.consoleLog == nil ? "\n    <console type='pty'><target type='serial' port='0'/></console>" : ""
+        let extraSerial = r.serialSocket.map {
+            "\n    <serial type='unix'><source mode='bind' path='\(esc($0))'/><target port='1'/></serial>"
+        } ?? ""
         let paths = diskPaths ?? r.disks.indices.map { diskPath(r, $0) }
         let disks = paths.indices.map { i in
             """
@@ -88,7 +128,7 @@ enum VMBuilder {
           <vcpu>\(r.vcpus)</vcpu>
           <os>
             <type arch='x86_64'>hvm</type>
-        \(boots)
+        \(boots)\(kernel)
           </os>
           <features><acpi/></features>
           <on_poweroff>destroy</on_poweroff>
@@ -97,8 +137,7 @@ enum VMBuilder {
           <devices>
         \(disks)
         \(nics)
-            <serial type='pty'><target port='0'/></serial>
-            <console type='pty'><target type='serial' port='0'/></console>
+            \(serial)\(extraSerial)\(console)
             <channel type='unix'><source mode='bind'/><target type='virtio' name='\(AgentProtocol.channelName)'/></channel>
             <channel type='unix'><source mode='bind'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
             <panic model='isa'/>

@@ -9,6 +9,8 @@ struct VMService: Sendable {
     let center: ProtectionCenter
     /// The policy of VMs without one of their own.
     let defaultPolicy: ProtectionPolicy
+    /// Definitions last read (states are always read live).
+    let cache: DomainCache
 
     func hostInfo() async throws -> HostInfo {
         let conn = try host.connection()
@@ -16,9 +18,10 @@ struct VMService: Sendable {
         var info = try await host.executor.run { () throws -> HostInfo in
             let node = try conn.nodeInfo
             let v = try conn.libraryVersion
+            let h = try? conn.hypervisorVersion
             return HostInfo(hostname: try conn.hostname, hostUUID: try conn.hostUUID, libvirtURI: uri,
                             libvirtConnected: conn.isAlive, libvirtVersion: "\(v.major).\(v.minor).\(v.micro)",
-                            driver: try conn.driverType, cpus: node.cpus, memoryMiB: node.memoryKiB / 1024,
+                            driver: try conn.driverType, hypervisorVersion: h.map { "\($0.major).\($0.minor).\($0.micro)" }, cpus: node.cpus, memoryMiB: node.memoryKiB / 1024,
                             freeMemoryMiB: (try? conn.freeMemory).map { $0 / 1024 / 1024 } ?? 0,
                             vigildVersion: VigilVersion.current, domains: try conn.domains().count, protectedDomains: 0)
         }
@@ -28,17 +31,19 @@ struct VMService: Sendable {
 
     func vmList() async throws -> [VMSummary] {
         let conn = try host.connection()
-        let defaults = defaultPolicy
-        let rows = try await host.executor.run { try conn.domains().map { try DomainSnapshot(dom: $0, defaults: defaults) } }
+        let defaults = defaultPolicy, cache = self.cache
+        let rows = try await host.executor.run { try conn.domains().map { try cache.current($0, defaults: defaults) } }
         var result: [VMSummary] = []
-        for d in rows {
-            let tracked = await center.tracked(d.uuid)
-            result.append(VMSummary(name: d.name, uuid: d.uuid, state: d.state.state.description,
-                                    stateReason: d.state.reasonName, agent: agentState(d, tracked),
-                                    agentVersion: tracked?.hello?.agentVersion, guestOS: tracked?.hello?.os,
-                                    autostart: d.autostart))
-        }
+        let tracked = await center.all
+        for d in rows { result.append(summary(d, tracked[d.uuid])) }
         return result
+    }
+
+    private func summary(_ d: DomainSnapshot, _ tracked: ProtectionCenter.Tracked?) -> VMSummary {
+        VMSummary(name: d.name, uuid: d.uuid, state: d.state.state.description,
+                  stateReason: d.state.reasonName, agent: agentState(d, tracked),
+                  agentVersion: tracked?.hello?.agentVersion, guestOS: tracked?.hello?.os,
+                  autostart: d.autostart)
     }
 
     /// One VM by name or UUID, as `vigil vm list` shows it.
@@ -49,20 +54,26 @@ struct VMService: Sendable {
         return vm
     }
 
-    /// One VM's summary after a change to it.
+    /// One VM's summary after a change to it, its definition read afresh.
     func summary(uuid: String, name: String) async throws -> VMSummary {
-        guard let summary = try await vmList().first(where: { $0.uuid == uuid }) else {
+        let conn = try host.connection()
+        let defaults = defaultPolicy, cache = self.cache
+        cache.invalidate(uuid)
+        let d: DomainSnapshot
+        do {
+            d = try await host.executor.run { try cache.current(try conn.domain(uuid: uuid), defaults: defaults, refetch: true) }
+        } catch let error as LibvirtError where error.code == .noDomain {
             throw APIError.notFound("VM \(name) vanished", hint: "list VMs with 'vigil vm list'")
         }
-        return summary
+        return summary(d, await center.tracked(uuid))
     }
 
     func agentStatus(vm: String?) async throws -> [AgentStatus] {
         let conn = try host.connection()
-        let defaults = defaultPolicy
+        let defaults = defaultPolicy, cache = self.cache
         let rows = try await host.executor.run { () throws -> [DomainSnapshot] in
-            if let vm { return [try DomainSnapshot(dom: try conn.domain(nameOrUUID: vm), defaults: defaults)] }
-            return try conn.domains().map { try DomainSnapshot(dom: $0, defaults: defaults) }
+            if let vm { return [try cache.current(try conn.domain(nameOrUUID: vm), defaults: defaults)] }
+            return try conn.domains().map { try cache.current($0, defaults: defaults) }
         }
         var result: [AgentStatus] = []
         for d in rows {

@@ -13,6 +13,8 @@ struct PolicyService: Sendable {
     let host: HostContext
     let center: ProtectionCenter
     let defaultPolicy: ProtectionPolicy
+    /// Told when a VM's policy changes, so reconcile reads it afresh.
+    let cache: DomainCache
 
     func policy(vm: String) async throws -> PolicyDocument {
         let conn = try host.connection()
@@ -47,6 +49,7 @@ struct PolicyService: Sendable {
             }
             return (dom.uuid, dom.name, notes)
         }
+        cache.invalidate(uuid)
         await center.setPolicy(uuid, policy)
         host.events.record(vmUUID: uuid, vmName: name, kind: "policy",
                       message: "policy set: on crash \(policy.onCrash.rawValue), heartbeat \(policy.heartbeatIntervalMs) ms × \(policy.misses), "

@@ -19,6 +19,9 @@ public actor ProtectionCenter {
     }
 
     private var vms: [String: Tracked] = [:]
+    /// The heartbeat ticker's sleep and when it ends, cut short by `changed(_:)`.
+    private var sleeper: Task<Void, Never>?
+    private var armedUntil: ContinuousClock.Instant?
 
     public init() {}
 
@@ -42,6 +45,7 @@ public actor ProtectionCenter {
         vms[uuid] = Tracked(name: name, machine: Machine(policy: policy, hasChannel: hasChannel,
                                                           recentRecoveries: recentRecoveries),
                             hasChannel: hasChannel)
+        changed(uuid)
         return true
     }
 
@@ -54,6 +58,7 @@ public actor ProtectionCenter {
         guard var t = vms[uuid] else { return nil }
         let r = body(&t)
         vms[uuid] = t
+        changed(uuid)
         return r
     }
 
@@ -63,6 +68,7 @@ public actor ProtectionCenter {
         let intervalChanged = t.machine.policy.heartbeatIntervalMs != policy.heartbeatIntervalMs
         t.machine.policy = policy
         vms[uuid] = t
+        if intervalChanged { changed(uuid) }
         if intervalChanged { t.outbox?.yield(.welcome(.init(heartbeatIntervalMs: policy.heartbeatIntervalMs))) }
     }
 
@@ -92,6 +98,7 @@ public actor ProtectionCenter {
         t.lastHeartbeat = now
         t.machine.agentHello(at: now)
         vms[uuid] = t
+        changed(uuid)
         return t.machine.policy.heartbeatIntervalMs
     }
 
@@ -111,17 +118,52 @@ public actor ProtectionCenter {
         vms[uuid]?.machine.agentGoodbye()
     }
 
+    // MARK: the heartbeat ticker
+
+    /// Wakes the ticker when a VM's deadline is now earlier than its sleep.
+    /// A heartbeat only moves its VM's deadline later, so it needs no
+    /// wake-up (the ticker wakes at the old deadline, finds nothing due,
+    /// sleeps on); this is O(1), so a reconcile pass over many VMs is cheap.
+    private func changed(_ uuid: String) {
+        guard let sleeper, let deadline = vms[uuid]?.machine.nextDeadline else { return }
+        if armedUntil.map({ deadline < $0 }) ?? true {
+            sleeper.cancel()
+            self.sleeper = nil
+        }
+    }
+
+    /// The earliest deadline of every machine (nil: none).
+    func nextDeadline() -> ContinuousClock.Instant? {
+        vms.values.compactMap(\.machine.nextDeadline).min()
+    }
+
+    /// Sleeps until the earliest deadline, or until a change (a new VM, an
+    /// agent's hello, a lifecycle event, a policy) may have made one earlier.
+    /// At most a minute, so a missed change costs a minute at worst.
+    func sleepUntilNextDeadline() async {
+        let limit = ContinuousClock.now + .seconds(60)
+        let until = nextDeadline().map { min($0, limit) } ?? limit
+        // Deadlines read and the sleep armed in one step of the actor: a
+        // change can only come after, while it waits, and then cancels it.
+        let task = Task { _ = try? await Task.sleep(until: until, clock: .continuous) }
+        sleeper = task
+        armedUntil = until
+        await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+    }
+
     /// Runs every machine's timer; returns the actions due, by VM, in HA
     /// priority order (high first, then by name).
     func tickAll(at now: ContinuousClock.Instant) -> [(uuid: String, name: String, actions: [Machine.Action])] {
-        var due: [(String, String, [Machine.Action])] = []
-        func key(_ uuid: String) -> (Int, String) { (vms[uuid]?.settings.haPriority.rank ?? 1, vms[uuid]?.name ?? uuid) }
-        for uuid in vms.keys.sorted(by: { key($0) < key($1) }) {
-            guard var t = vms[uuid] else { continue }
-            let actions = t.machine.tick(at: now)
-            vms[uuid] = t
+        var due: [(uuid: String, name: String, actions: [Machine.Action])] = []
+        for (uuid, t) in vms {
+            // Only machines whose deadline passed can have something to say.
+            guard let deadline = t.machine.nextDeadline, deadline <= now else { continue }
+            var changed = t
+            let actions = changed.machine.tick(at: now)
+            vms[uuid] = changed
             if !actions.isEmpty { due.append((uuid, t.name, actions)) }
         }
-        return due
+        func key(_ uuid: String) -> (Int, String) { (vms[uuid]?.settings.haPriority.rank ?? 1, vms[uuid]?.name ?? uuid) }
+        return due.sorted { key($0.uuid) < key($1.uuid) }
     }
 }

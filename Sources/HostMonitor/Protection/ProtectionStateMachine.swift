@@ -77,12 +77,14 @@ where Instant.Duration == Duration, Instant: Sendable {
 
     /// Found running when vigild (re)started. `agentWasAlive` (from the state
     /// database) keeps a hung guest from hiding behind a vigild restart: its
-    /// silence is measured from now.
-    public mutating func adoptRunning(at now: Instant, agentWasAlive: Bool) {
+    /// silence is measured from now, but not before `grace` has passed (the
+    /// agent's session must first reconnect to the new vigild and say hello).
+    public mutating func adoptRunning(at now: Instant, agentWasAlive: Bool, grace: Duration = .zero) {
         domainStarted(at: now)
         if hasChannel && agentWasAlive {
             agent = .alive
             lastHeartbeat = now
+            if grace > .zero { quietUntil = now.advanced(by: grace) }
         }
     }
 
@@ -173,6 +175,23 @@ where Instant.Duration == Duration, Instant: Sendable {
         silenceReported = true
         let ms = Int(silent.components.seconds * 1000 + silent.components.attoseconds / 1_000_000_000_000_000)
         return failure(.heartbeatLoss(silentMs: ms), at: now)
+    }
+
+    /// The earliest instant at which `tick` may act (mark the agent lost or
+    /// report a hang); nil while there is nothing to wait for. Callers sleep
+    /// until the earliest deadline of all machines instead of polling.
+    public var nextDeadline: Instant? {
+        guard phase == .running, !recovering, !silenceReported,
+              agent == .alive || agent == .lost, let last = lastHeartbeat else { return nil }
+        // `tick` needs the silence to exceed the window: one nanosecond past it.
+        var deadline = last.advanced(by: .milliseconds(policy.heartbeatWindowMs) + .nanoseconds(1))
+        if let quiet = quietUntil, quiet > deadline { deadline = quiet }
+        // Already lost within the boot allowance: nothing more until it ends.
+        if agent == .lost, let booted = bootedAt {
+            let allowed = booted.advanced(by: .seconds(policy.minUptimeSeconds))
+            if allowed > deadline { deadline = allowed }
+        }
+        return deadline
     }
 
     /// The recovery action finished (successfully or not).

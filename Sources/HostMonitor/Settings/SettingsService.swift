@@ -53,6 +53,7 @@ struct SettingsService: Sendable {
             try apply("settings") { try dom.setMetadata(xml, key: SettingsMetadata.key, namespaceURI: SettingsMetadata.namespaceURI, affect: $0) }
             return (dom.uuid, dom.name, s, notes)
         }
+        policies.cache.invalidate(uuid)
         await center.mutate(uuid) {
             $0.settings = settings
             $0.machine.haEnabled = settings.haEnabled

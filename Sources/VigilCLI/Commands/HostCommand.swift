@@ -15,8 +15,9 @@ struct HostCommand: AsyncParsableCommand {
             let info = try response.decode(HostInfo.self)
             let rows: [(String, String)] = [
                 ("Hostname", info.hostname), ("Host UUID", info.hostUUID),
-                ("libvirt", "\(info.libvirtURI) (\(info.driver) \(info.libvirtVersion), "
+                ("libvirt", "\(info.libvirtVersion) at \(info.libvirtURI) ("
                     + (info.libvirtConnected ? "connected" : "disconnected") + ")"),
+                ("Hypervisor", info.driver + (info.hypervisorVersion.map { " \($0)" } ?? "")),
                 ("CPUs", "\(info.cpus)"), ("Memory", "\(info.memoryMiB) MiB (\(info.freeMemoryMiB) MiB free)"),
                 ("VMs", "\(info.domains) (\(info.protectedDomains) protected)"), ("vigild", info.vigildVersion),
             ]
