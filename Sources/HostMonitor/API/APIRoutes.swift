@@ -15,6 +15,7 @@ enum APIRoutes {
         RecycleBinRoutes.add(to: router, areas.recycleBin, areas.destroy)
         HardwareRoutes.add(to: router, areas.hardware)
         CloneRoutes.add(to: router, areas.clones, operations: areas.operations)
+        MigrationRoutes.add(to: router, areas.migrations, operations: areas.operations)
         OperationRoutes.add(to: router, areas.operations)
         TemplateRoutes.add(to: router, areas.templates)
         UpgradeRoutes.add(to: router, areas.upgrades)

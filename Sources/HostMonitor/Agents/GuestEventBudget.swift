@@ -42,21 +42,22 @@ struct EventBudget: Sendable {
             tokens = min(Double(limits.burst), tokens + elapsed / limits.refillSeconds)
             refilledAt = now
         }
+        // A summary at most once per interval, whichever event brings it.
+        let summaryDue = summarizedAt.map { $0.duration(to: now) >= .seconds(limits.summarySeconds) } ?? true
         if tokens >= 1 {
             tokens -= 1
+            guard suppressed > 0, summaryDue else { return .record(suppressedBefore: 0) }
             let before = suppressed
             suppressed = 0
-            if before > 0 { summarizedAt = now }
+            summarizedAt = now
             return .record(suppressedBefore: before)
         }
         suppressed += 1
-        if summarizedAt.map({ $0.duration(to: now) >= .seconds(limits.summarySeconds) }) ?? true {
-            let n = suppressed
-            suppressed = 0
-            summarizedAt = now
-            return .suppress(summary: n)
-        }
-        return .suppress(summary: nil)
+        guard summaryDue else { return .suppress(summary: nil) }
+        let n = suppressed
+        suppressed = 0
+        summarizedAt = now
+        return .suppress(summary: n)
     }
 }
 

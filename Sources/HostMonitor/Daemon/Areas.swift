@@ -15,6 +15,7 @@ struct Areas: Sendable {
     let destroy: DestroyService
     let templates: TemplateService
     let clones: CloneService
+    let migrations: MigrationService
     let operations: OperationService
     let events: EventService
 
@@ -37,6 +38,7 @@ struct Areas: Sendable {
         templates = TemplateService(host: host, templates: TemplateLibrary(root: config.templateRoot), copier: copier,
                                     vmDirectory: config.vmDirectory)
         clones = CloneService(host: host, copier: copier, sharedStorage: SharedStorage(directories: config.sharedStorage))
+        migrations = MigrationService(host: host, center: center, sharedStorage: SharedStorage(directories: config.sharedStorage))
         operations = OperationService(operations: host.operations)
         events = EventService(host: host, center: center)
     }

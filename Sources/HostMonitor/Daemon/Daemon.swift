@@ -26,11 +26,14 @@ public struct Daemon: Sendable {
         let repository = try AgentRepository(stateDirectory: config.stateDirectory, trustKeyFiles: config.agentTrustKeyFiles)
         let cache = DomainCache()
         let areas = Areas(config: config, host: host, tracking: tracking, requests: requests, cache: cache, repository: repository)
-        let recycleBin = areas.recycleBin
+        let recycleBin = areas.recycleBin, migrations = areas.migrations
         let monitor = MonitorService(config: config, host: host, tracking: tracking, requests: requests,
                                      cache: cache, time: areas.time, upgrades: areas.upgrades) { conn, first in
             // What a killed vigild left halfway is finished or undone once libvirt is reachable.
-            if first { await operations.recover() }
+            if first {
+                await operations.recover()
+                migrations.recover()
+            }
             await recycleBin.finishSteps(conn)
         }
         let retention = EventRetention(store: store, logger: logger, maxAgeDays: config.eventRetentionDays,

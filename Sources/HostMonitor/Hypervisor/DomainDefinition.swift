@@ -59,6 +59,18 @@ struct DomainDefinition {
 
     var name: String { first("/domain/name")?.stringValue ?? "" }
 
+    /// The libvirt networks the VM's NICs attach to.
+    var networks: [String] {
+        all("/domain/devices/interface[@type='network']/source").compactMap { $0.attribute(forName: "network")?.stringValue }
+    }
+
+    /// The guest CPU the VM asks for, when it names a model (custom or
+    /// host-model): another host must be able to give it.
+    var cpuModelXML: String? {
+        guard let cpu = first("/domain/cpu"), first("/domain/cpu/model") != nil else { return nil }
+        return cpu.xmlString
+    }
+
     var disks: [Disk] {
         all("/domain/devices/disk").compactMap { d in
             guard let target = d.elements(forName: "target").first?.attribute(forName: "dev")?.stringValue else { return nil }

@@ -51,6 +51,8 @@ struct UndoRunner: Sendable {
             try await executor.run { try RecycleBin.delete(paths, wipe: true, log: { _ in }) }
         case .finishedAtStart:
             return
+        case .settleMigration(let uuid, let source, let destination):
+            try await executor.run { try MigrationSettler.settle(uuid: uuid, source: source, destination: destination) }
         case .abortJob(let uuid, let uri):
             try await onHost(uri) { conn in
                 guard let dom = try? conn.domain(uuid: uuid), try dom.isActive,

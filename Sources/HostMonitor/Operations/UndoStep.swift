@@ -22,6 +22,9 @@ enum UndoStep: Codable, Sendable, Equatable {
     case moveBack(from: String, to: String)
     /// A domain the operation undefines (a VM turned into a template): defined again.
     case redefineDomain(xml: String, uri: String)
+    /// A migration between two hosts: afterwards the VM runs on at most one
+    /// of them and is defined on exactly one (where it runs, else where it was).
+    case settleMigration(domainUUID: String, source: String, destination: String)
 
     // Steps that cannot be undone are finished instead (roll forward):
 
@@ -43,6 +46,7 @@ extension UndoStep {
         case .abortJob(let uuid, _): "abort the block job of \(uuid)"
         case .moveBack(let from, let to): "move \(from) back to \(to)"
         case .redefineDomain(_, let uri): "define the VM again on \(uri)"
+        case .settleMigration(let uuid, let source, let destination): "leave \(uuid) on one of \(source) and \(destination)"
         case .completeWipe(_, _, let paths): "zero-fill and delete \(paths.joined(separator: ", "))"
         case .finishedAtStart(let what): what
         }

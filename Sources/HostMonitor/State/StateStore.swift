@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import GRDB
 
@@ -52,6 +53,7 @@ public final class StateStore: Sendable {
         }
         registerOperationMigrations(&m)
         m.registerMigration("v3-recycle-bin", migrate: RecycleRecord.migrate)
+        m.registerMigration("v4-migrations", migrate: MigrationRecord.migrate)
         return m
     }
 

@@ -1,0 +1,173 @@
+import Core
+import Foundation
+import Libvirt
+import Testing
+import TestSupport
+
+/// `vigil vm migrate` between two simulated hosts (`testbed/cluster`) with
+/// real guests on shared storage, a vigild inside each host.
+@Suite(.serialized, .enabled(if: Testbed.enabled, Testbed.skipReason))
+struct MigrationTests {
+    static let host1 = ClusterRig.uri(1)
+    static let host2 = ClusterRig.uri(2)
+    static let fast = ["--default-heartbeat-interval", "0.5", "--default-misses", "4", "--default-min-uptime", "0"]
+
+    struct Rig {
+        let shared: String
+        let dirs: [TemporaryDirectory]
+        let vigild1: DaemonProcess
+        let vigild2: DaemonProcess
+        let source: Connection
+        let destination: Connection
+
+        func remove() {
+            vigild1.stop()
+            vigild2.stop()
+            dirs.forEach { $0.remove() }
+        }
+    }
+
+    static func rig() throws -> Rig {
+        let shared = try ClusterRig.up(2)
+        let dir1 = try TemporaryDirectory("vm1"), dir2 = try TemporaryDirectory("vm2")
+        let vigild1 = try DaemonProcess(connect: "qemu:///system", directory: dir1,
+                                        extraArguments: fast + ["--shared-storage", shared], namespaceCommand: ClusterRig.inside(1))
+        let vigild2 = try DaemonProcess(connect: "qemu:///system", directory: dir2,
+                                        extraArguments: fast + ["--shared-storage", shared], namespaceCommand: ClusterRig.inside(2))
+        return Rig(shared: shared, dirs: [dir1, dir2], vigild1: vigild1, vigild2: vigild2,
+                   source: try Connection(uri: host1), destination: try Connection(uri: host2))
+    }
+
+    /// A guest whose root shell is on a socket under each host's own /run:
+    /// the same path on both hosts, so a live migration can bind it again.
+    static func guest(_ rig: Rig, extra: [String] = []) throws -> (TestGuest, String) {
+        let name = "vm-\(UUID().uuidString.prefix(6).lowercased())"
+        let socket = "/run/vigil-test/\(name).sock"
+        for host in [1, 2] { _ = try ClusterRig.run(["exec", "\(host)", "mkdir", "-p", "/run/vigil-test"]) }
+        let guest = try TestGuest(on: rig.source, name: name, diskDirectory: rig.shared, controlSocket: false,
+                                  extraArguments: ["--control-socket", socket] + extra)
+        return (guest, socket)
+    }
+
+    static func shell(_ host: Int, _ socket: String, _ command: String) throws -> CommandResult {
+        try ProcessRunner.run(ClusterRig.inside(host) + [Testbed.script("guest-run"), socket, command],
+                              environment: ["GUEST_RUN_TIMEOUT": "30"], timeout: 60)
+    }
+
+    static func cleanUp(_ guest: TestGuest, _ rig: Rig) {
+        if let moved = try? rig.destination.domain(named: guest.name) {
+            try? moved.destroy()
+            try? moved.undefine()
+        }
+        guest.remove()
+    }
+
+    func history(_ daemon: DaemonProcess, _ vm: String) throws -> [MigrationRecord] {
+        let r = try daemon.vigil(["vm", "migrations", vm, "--json"])
+        return try JSONDecoder().decode(MigrationHistory.self, from: Data(r.stdout.utf8)).migrations
+    }
+
+    @Test func liveMigrationKeepsTheGuestItsDataAndItsProtection() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        let (guest, socket) = try Self.guest(rig)
+        defer { Self.cleanUp(guest, rig) }
+        try guest.start()
+        try await rig.vigild1.waitUntil("agent alive on host 1") { try rig.vigild1.agentStatus(guest.name)?.state == .alive }
+        let boot = try #require(try rig.vigild1.agentStatus(guest.name)?.bootID)
+        let wrote = try Self.shell(1, socket, "echo before-move > /data/moved.txt && sync && cat /data/moved.txt")
+        #expect(wrote.stdout.contains("before-move"), "\(wrote.stdout) \(wrote.stderr)")
+
+        let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--compress", "xbzrle", "--json"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        let op = try JSONDecoder().decode(OperationInfo.self, from: Data(r.stdout.utf8))
+        #expect(op.state == .succeeded, "\(op.error ?? "")")
+
+        let moved = try rig.destination.domain(named: guest.name)
+        #expect(try moved.state().state == .running)
+        #expect(try moved.isPersistent)
+        #expect(throws: LibvirtError.self) { try rig.source.domain(named: guest.name) }
+        // The same boot, the same data, and the agent heartbeating to host 2's vigild.
+        let read = try Self.shell(2, socket, "cat /data/moved.txt")
+        #expect(read.stdout.contains("before-move"), "\(read.stdout) \(read.stderr)")
+        try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(guest.name)?.state == .alive }
+        #expect(try rig.vigild2.agentStatus(guest.name)?.bootID == boot, "a live move does not reboot the guest")
+
+        let h = try #require(try history(rig.vigild1, guest.name).first)
+        #expect(h.result == "succeeded" && h.kind == "live" && h.destination == Self.host2)
+        #expect(h.options.contains("compress xbzrle"))
+        #expect((h.totalMs ?? 0) > 0 && h.downtimeMs != nil && (h.dataBytes ?? 0) > 0 && (h.iterations ?? 0) >= 1, "\(h)")
+        #expect(h.compressedBytes != nil, "xbzrle's figures are in the history")
+        try await Task.sleep(for: .seconds(2))
+        for d in [rig.vigild1, rig.vigild2] {
+            #expect(!(try d.events(vm: guest.name)).contains { $0.kind == "failure" || $0.kind == "recovery" }, "no failure during the switch-over")
+        }
+        #expect(try rig.vigild1.events(vm: guest.name).contains { $0.kind == "migration" && $0.outcome == "succeeded" })
+    }
+
+    /// A guest that dirties memory faster than a 4 MiB/s link with a 1 ms
+    /// downtime allows never converges: at the timeout the source is paused,
+    /// the migration completes and the guest runs on, on host 2.
+    @Test func timeoutPausesTheSourceSoTheMigrationCompletes() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        let (guest, socket) = try Self.guest(rig)
+        defer { Self.cleanUp(guest, rig) }
+        try guest.start()
+        try await rig.vigild1.waitUntil("agent alive on host 1") { try rig.vigild1.agentStatus(guest.name)?.state == .alive }
+        _ = try Self.shell(1, socket, "(while true; do dd if=/dev/urandom of=/tmp/dirty bs=1M count=16 2>/dev/null; done) >/dev/null 2>&1 &")
+        let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--timeout", "3",
+                                       "--bandwidth", "4", "--max-downtime", "1", "--json"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        var op = try JSONDecoder().decode(OperationInfo.self, from: Data(r.stdout.utf8))
+        if op.state == .running {
+            let w = try rig.vigild1.vigil(["op", "show", op.id, "--wait", "--json"])
+            op = try JSONDecoder().decode(OperationInfo.self, from: Data(w.stdout.utf8))
+        }
+        #expect(op.state == .succeeded, "\(op.error ?? "")")
+        let moved = try rig.destination.domain(named: guest.name)
+        #expect(try moved.state().state == .running, "resumed on the destination")
+        let h = try #require(try history(rig.vigild1, guest.name).first)
+        #expect(h.pausedByTimeout && h.result == "succeeded", "\(h)")
+        try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(guest.name)?.state == .alive }
+    }
+
+    /// A shut-off VM's definition moves; every reason a destination cannot
+    /// take a VM is refused up front, and nothing moves.
+    @Test func offlineMoveAndTheRefusals() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        // Disks not on shared storage, a network the destination lacks, an unreachable host.
+        let local = try TestGuest(on: rig.source, controlSocket: false, extraArguments: [])
+        defer { local.remove() }
+        let refused = try rig.vigild1.vigil(["vm", "migrate", local.name, "--to", Self.host2])
+        #expect(refused.status != 0 && refused.stderr.contains("not on storage both hosts see") && refused.stderr.contains(local.diskPath),
+                "\(refused.stderr)")
+        let unreachable = try rig.vigild1.vigil(["vm", "migrate", local.name, "--to", "qemu+tcp://\(ClusterRig.net).99/system"])
+        #expect(unreachable.status != 0 && unreachable.stderr.contains("cannot reach the destination"), "\(unreachable.stderr)")
+        let badOptions = try rig.vigild1.vigil(["vm", "migrate", local.name, "--to", Self.host2, "--offline", "--compress", "zlib"])
+        #expect(badOptions.status != 0 && badOptions.stderr.contains("xbzrle or mt") && badOptions.stderr.contains("for live migrations"),
+                "\(badOptions.stderr)")
+
+        let (guest, _) = try Self.guest(rig)
+        defer { Self.cleanUp(guest, rig) }
+        var xml = try guest.domain.xml([.inactive])
+        xml = xml.replacingOccurrences(of: "</devices>", with: "<interface type='network'><source network='vigil-no-such-net'/></interface></devices>")
+        _ = try rig.source.define(xml: xml)
+        let noNet = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2])
+        #expect(noNet.status != 0 && noNet.stderr.contains("has no libvirt network 'vigil-no-such-net'"), "\(noNet.stderr)")
+        _ = try rig.source.define(xml: xml.replacingOccurrences(of: "<interface type='network'><source network='vigil-no-such-net'/></interface>", with: ""))
+        #expect(try rig.destination.domains().allSatisfy { $0.name != guest.name }, "nothing moved")
+
+        let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--json"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        let moved = try rig.destination.domain(named: guest.name)
+        #expect(try moved.isPersistent && !(try moved.isActive))
+        #expect(throws: LibvirtError.self) { try rig.source.domain(named: guest.name) }
+        let h = try #require(try history(rig.vigild1, guest.name).first)
+        #expect(h.kind == "offline" && h.result == "succeeded")
+        // It starts on host 2 from the shared disk.
+        try moved.create()
+        try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(guest.name)?.state == .alive }
+    }
+}
