@@ -14,10 +14,12 @@ extension Connection {
         return true
     }
 
-    /// Whether this host's CPU can run a guest CPU described by `cpuXML` (a `<cpu>` element).
-    public func canRun(cpuXML: String) throws(LibvirtError) -> Bool {
+    /// Whether this host's hypervisor can give a guest of `virtType`
+    /// (`kvm`, or `qemu` for TCG) the CPU described by `cpuXML` (a `<cpu>`
+    /// element): what QEMU can provide there, not the bare host CPU.
+    public func canRun(cpuXML: String, virtType: String, arch: String = "x86_64") throws(LibvirtError) -> Bool {
         let ptr = try raw("compare CPU")
-        let result = virConnectCompareCPU(ptr, cpuXML, 0)
+        let result = virConnectCompareHypervisorCPU(ptr, nil, arch, nil, virtType, cpuXML, 0)
         if result < 0 { throw .capture("compare a guest CPU with the host's") }
         return result != VIR_CPU_COMPARE_INCOMPATIBLE.rawValue
     }

@@ -31,7 +31,8 @@ struct MigrationTests {
         let shared = try ClusterRig.up(2)
         let dir1 = try TemporaryDirectory("vm1"), dir2 = try TemporaryDirectory("vm2")
         let vigild1 = try DaemonProcess(connect: "qemu:///system", directory: dir1,
-                                        extraArguments: fast + ["--shared-storage", shared], namespaceCommand: ClusterRig.inside(1))
+                                        extraArguments: fast + ["--shared-storage", shared, "--peer", host2],
+                                        namespaceCommand: ClusterRig.inside(1))
         let vigild2 = try DaemonProcess(connect: "qemu:///system", directory: dir2,
                                         extraArguments: fast + ["--shared-storage", shared], namespaceCommand: ClusterRig.inside(2))
         return Rig(shared: shared, dirs: [dir1, dir2], vigild1: vigild1, vigild2: vigild2,
@@ -169,5 +170,38 @@ struct MigrationTests {
         // It starts on host 2 from the shared disk.
         try moved.create()
         try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(guest.name)?.state == .alive }
+    }
+
+    /// Maintenance on: every running VM goes to the peer, live, and the
+    /// host starts none until maintenance is off again.
+    @Test func maintenanceModeEmptiesTheHostAndRefusesStarts() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        let (guest, _) = try Self.guest(rig)
+        defer { Self.cleanUp(guest, rig) }
+        let (idle, _) = try Self.guest(rig)
+        defer { Self.cleanUp(idle, rig) }
+        try guest.start()
+        try await rig.vigild1.waitUntil("agent alive on host 1") { try rig.vigild1.agentStatus(guest.name)?.state == .alive }
+
+        let on = try rig.vigild1.vigil(["host", "maintenance", "on", "--json"])
+        #expect(on.status == 0, "\(on.stdout) \(on.stderr)")
+        var op = try JSONDecoder().decode(OperationInfo.self, from: Data(on.stdout.utf8))
+        if op.state == .running {
+            op = try JSONDecoder().decode(OperationInfo.self, from: Data(try rig.vigild1.vigil(["op", "show", op.id, "--wait", "--json"]).stdout.utf8))
+        }
+        #expect(op.state == .succeeded, "\(op.error ?? "")")
+        #expect(try rig.destination.domain(named: guest.name).state().state == .running)
+        #expect(try rig.source.domains([.active]).isEmpty, "nothing runs on the host in maintenance")
+        #expect(try rig.vigild1.vigil(["host", "maintenance"]).stdout.contains("on"))
+        let start = try rig.vigild1.vigil(["vm", "start", idle.name])
+        #expect(start.status != 0 && start.stderr.contains("maintenance"), "\(start.stderr)")
+        try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(guest.name)?.state == .alive }
+
+        let off = try rig.vigild1.vigil(["host", "maintenance", "off"])
+        #expect(off.status == 0, "\(off.stderr)")
+        #expect(try rig.vigild1.vigil(["host", "maintenance"]).stdout.contains("off"))
+        let again = try rig.vigild1.vigil(["vm", "start", idle.name])
+        #expect(again.status == 0, "\(again.stderr)")
     }
 }

@@ -110,3 +110,20 @@ public struct MigrationHistory: Codable, Sendable {
     public var migrations: [MigrationRecord]
     public init(migrations: [MigrationRecord]) { self.migrations = migrations }
 }
+
+/// `PUT /v1/host/maintenance` body.
+public struct MaintenanceRequest: Codable, Sendable {
+    public var on: Bool
+    public init(on: Bool) { self.on = on }
+}
+
+/// `GET /v1/host/maintenance` body.
+public struct MaintenanceStatus: Codable, Sendable, Equatable {
+    public var on: Bool
+    /// Seconds since 1970, when it was switched on.
+    public var since: Double?
+    public init(on: Bool, since: Double? = nil) {
+        self.on = on
+        self.since = since
+    }
+}

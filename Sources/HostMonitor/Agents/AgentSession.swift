@@ -69,6 +69,7 @@ struct AgentSession {
         var complaints = 0
         var crashReports = 0
         var bootID = ""
+        var sawHello = false, beatsWithoutHello = 0
         /// Logs what the guest caused, within its budget.
         func guestEvent(kind: String, _ message: @autoclosure () -> String, action: String? = nil, outcome: String? = nil) {
             switch budget.admit(vmUUID) {
@@ -129,6 +130,7 @@ struct AgentSession {
                     reply.yield(.welcome(.init(heartbeatIntervalMs: interval)))
                     crashReports = 0
                     bootID = hello.bootID
+                    sawHello = true
                     if let message = events.agentHello(vmUUID: vmUUID, hello: hello) {
                         guestEvent(kind: "agent", message)
                     }
@@ -138,8 +140,21 @@ struct AgentSession {
                         Task { await onHello() }
                     }
                 case .heartbeat(let beat):
+                    if !sawHello {
+                        // An agent that said hello to another vigild (a live
+                        // migration from a host with its own vigild: the guest saw
+                        // no hang-up) heartbeats on as if welcomed. Hanging up
+                        // makes it say hello again when the channel reconnects.
+                        beatsWithoutHello += 1
+                        if beatsWithoutHello >= 2 {
+                            logger.info("agent heartbeats without a hello to this vigild; reconnecting so it says hello",
+                                        metadata: ["vm.name": "\(vmName)"])
+                            return .closed
+                        }
+                        continue
+                    }
                     if await !center.heartbeat(vmUUID, seq: beat.seq, at: now) {
-                        complain("heartbeat out of sequence or before hello")
+                        complain("heartbeat out of sequence")
                     }
                 case .goodbye(let bye):
                     await center.goodbye(vmUUID)

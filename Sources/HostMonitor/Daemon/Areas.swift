@@ -16,6 +16,7 @@ struct Areas: Sendable {
     let templates: TemplateService
     let clones: CloneService
     let migrations: MigrationService
+    let maintenance: HostMaintenance
     let operations: OperationService
     let events: EventService
 
@@ -25,7 +26,10 @@ struct Areas: Sendable {
         let copier = DiskCopier(executor: host.executor, rateLimitMiBs: config.copyRateLimitMiBs)
         let busy = VMBusyMarks()
         vms = VMService(host: host, center: center, defaultPolicy: config.defaultPolicy, cache: cache)
-        lifecycle = LifecycleService(host: host, vms: vms)
+        migrations = MigrationService(host: host, center: center, sharedStorage: SharedStorage(directories: config.sharedStorage))
+        maintenance = HostMaintenance(host: host, migrations: migrations, cache: cache, defaultPolicy: config.defaultPolicy,
+                                      peers: config.peers, markPath: config.stateDirectory + "/maintenance")
+        lifecycle = LifecycleService(host: host, vms: vms, maintenance: maintenance)
         policies = PolicyService(host: host, center: center, defaultPolicy: config.defaultPolicy, cache: cache)
         settings = SettingsService(host: host, center: center, policies: policies)
         time = TimeService(host: host, center: center, requests: requests)
@@ -38,7 +42,6 @@ struct Areas: Sendable {
         templates = TemplateService(host: host, templates: TemplateLibrary(root: config.templateRoot), copier: copier,
                                     vmDirectory: config.vmDirectory)
         clones = CloneService(host: host, copier: copier, sharedStorage: SharedStorage(directories: config.sharedStorage))
-        migrations = MigrationService(host: host, center: center, sharedStorage: SharedStorage(directories: config.sharedStorage))
         operations = OperationService(operations: host.operations)
         events = EventService(host: host, center: center)
     }

@@ -59,6 +59,9 @@ struct DomainDefinition {
 
     var name: String { first("/domain/name")?.stringValue ?? "" }
 
+    /// libvirt's domain type: kvm, qemu (TCG), …
+    var virtType: String { root?.attribute(forName: "type")?.stringValue ?? "kvm" }
+
     /// The libvirt networks the VM's NICs attach to.
     var networks: [String] {
         all("/domain/devices/interface[@type='network']/source").compactMap { $0.attribute(forName: "network")?.stringValue }

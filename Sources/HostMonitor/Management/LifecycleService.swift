@@ -7,9 +7,12 @@ import Libvirt
 struct LifecycleService: Sendable {
     let host: HostContext
     let vms: VMService
+    /// A host in maintenance starts no VM.
+    let maintenance: HostMaintenance
 
     /// Carries out a power action and returns the VM as it is afterwards.
     func power(vm: String, _ request: PowerRequest) async throws -> VMSummary {
+        if [.start, .wake].contains(request.action) { try maintenance.refusePlacement("start VMs") }
         let conn = try host.connection()
         let (uuid, name) = try await host.executor.run { () throws -> (String, String) in
             let dom = try conn.domain(nameOrUUID: vm)
@@ -69,6 +72,7 @@ struct LifecycleService: Sendable {
         guard problems.isEmpty else {
             throw APIError.badRequest("cannot create VM: " + problems.joined(separator: "; "), hint: "see 'vigil vm create --help'")
         }
+        if request.start == true { try maintenance.refusePlacement("start VMs (create it without --start)") }
         let conn = try host.connection()
         try await host.executor.run {
             if (try? conn.domain(named: request.name)) != nil {

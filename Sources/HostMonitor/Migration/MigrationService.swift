@@ -122,7 +122,7 @@ struct MigrationService: Sendable {
             for net in Set(def.networks).sorted() where try !destination.hasNetwork(named: net) {
                 problems.append("\(r.destination) has no libvirt network '\(net)'")
             }
-            if let cpu = def.cpuModelXML, try !destination.canRun(cpuXML: cpu) {
+            if let cpu = def.cpuModelXML, try !destination.canRun(cpuXML: cpu, virtType: def.virtType) {
                 problems.append("\(r.destination)'s CPU cannot run the VM's CPU model")
             }
             if live {
