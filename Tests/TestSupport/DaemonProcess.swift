@@ -13,7 +13,7 @@ public final class DaemonProcess: @unchecked Sendable {
         socketPath = directory.path + "/api.sock"
         stateDirectory = directory.path + "/state"
         logPath = directory.path + "/vigild.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let args = [BuiltProducts.path("vigild"), "--connect", uri, "--state-dir", stateDirectory,
                     "--socket", socketPath] + extraArguments
         let full = namespaceCommand + args

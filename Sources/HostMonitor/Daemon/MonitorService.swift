@@ -367,8 +367,8 @@ public final class MonitorService: Service, Sendable {
 
     /// Keeps a session to one guest's channel open while the domain runs.
     /// A channel that cannot be reached (no socket: the VM is not a QEMU
-    /// one, or is shutting down) is retried with back-off, up to 10 s
-    /// apart, so a thousand of them cost nothing while idle.
+    /// one, or is shutting down) is retried with back-off, up to 30 s
+    /// apart, so a thousand of them cost next to nothing while idle.
     private func watch(uuid: String, name: String, socketPath: String) async {
         var backoff = Duration.milliseconds(250)
         while !Task.isCancelled {
@@ -385,7 +385,7 @@ public final class MonitorService: Service, Sendable {
             } catch {
                 logger.debug("agent channel: \(error)", metadata: ["vm.name": "\(name)"])
                 // A session that lived a while had connected: reconnect soon.
-                backoff = began.duration(to: .now) > .seconds(1) ? .milliseconds(250) : min(backoff * 2, .seconds(10))
+                backoff = began.duration(to: .now) > .seconds(1) ? .milliseconds(250) : min(backoff * 2, .seconds(30))
             }
             try? await Task.sleep(for: backoff)
         }
