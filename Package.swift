@@ -51,8 +51,8 @@ let package = Package(
         // (a symlink) with a one-line stand-in for what it throws, so a fuzz build
         // needs neither Hummingbird, NIO nor GRDB.
         .target(name: "FuzzSupport", swiftSettings: strict),
-        .executableTarget(name: "FuzzAgentChannel", dependencies: ["Core", "FuzzSupport"], swiftSettings: strict),
-        .executableTarget(name: "FuzzRequestBody", dependencies: ["Core", "FuzzSupport"], swiftSettings: strict),
+        .executableTarget(name: "FuzzAgentChannel", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
+        .executableTarget(name: "FuzzRequestBody", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
         .executableTarget(name: "FuzzQGA", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
         .executableTarget(name: "FuzzQCOW2", dependencies: ["FuzzSupport"], swiftSettings: strict),
         .executableTarget(name: "FuzzOVF", dependencies: ["FuzzSupport"], swiftSettings: strict),

@@ -1,4 +1,4 @@
-import Core
+import AgentWire
 import FuzzSupport
 
 // The host side of the agent channel: whatever bytes a guest writes go
