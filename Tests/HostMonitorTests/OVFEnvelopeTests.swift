@@ -48,5 +48,9 @@ import Testing
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "<Envelope/>") }
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: Self.ovf(memory: "<rasd:ResourceType>4</rasd:ResourceType>")) }
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "not xml <") }
+        // FoundationXML dereferenced a null document for these (found by fuzz/FuzzOVF).
+        #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "") }
+        #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "\u{0}<Envelope/>") }
+        #expect(throws: DomainDefinition.Invalid.self) { try DomainDefinition(xml: "") }
     }
 }

@@ -37,6 +37,9 @@ struct DomainDefinition {
     private let document: XMLDocument
 
     init(xml: String) throws {
+        // FoundationXML crashes on an empty document (or one starting with
+        // NUL, never valid XML): see OVFEnvelope; found by fuzz/FuzzDomainXML.
+        guard !xml.isEmpty, !xml.utf8.contains(0) else { throw Invalid(description: "not a readable domain definition: empty or holds a NUL byte") }
         do {
             document = try XMLDocument(xmlString: xml, options: [.nodePreserveWhitespace])
         } catch {
