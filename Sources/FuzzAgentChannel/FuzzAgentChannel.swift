@@ -6,12 +6,17 @@ import FuzzSupport
 // the agent's own WireCodec must agree with it: both decode a line to the same
 // message, or both refuse it. The one documented difference (WireCodecTests):
 // the agent is stricter about string content (invalid UTF-8, raw control
-// characters, bad escapes anywhere in the line) and about fractions that
-// JSONDecoder truncates; it is never the more lenient one. Whatever decodes
+// characters, bad escapes anywhere in the line), about fractions that
+// JSONDecoder truncates and about nesting (JSONParser.maxDepth, where
+// JSONDecoder allows 512); it is never the more lenient one. Whatever decodes
 // must encode to the same bytes with both codecs and decode back to itself.
+// AgentCodec.swift and the Exports.swift that re-exports AgentWire to it are
+// Core's own files (symlinks beside this one): no swift-crypto in a fuzz build.
 @main
 enum FuzzAgentChannel {
-    static let maxLine = 4096
+    /// Lines longer than this are dropped. Small (vigild's is 64 KiB), so
+    /// short inputs (fuzz/targets gives -max_len) reach the oversized path too.
+    static let maxLine = 512
 
     static func main() {
         FuzzMain.run { bytes in check(bytes.bindMemory(to: UInt8.self)) }
@@ -26,7 +31,6 @@ enum FuzzAgentChannel {
         for case .line(let line) in outputs {
             precondition(!line.isEmpty && line.count <= maxLine, "framer returned an empty or over-long line")
             precondition(!line.contains(UInt8(ascii: "\n")) && !line.contains(LineFramer.syncByte), "framer leaked a delimiter")
-            precondition(line.last != UInt8(ascii: "\r"), "framer kept a CR")
             agree(line)
         }
     }
@@ -36,15 +40,38 @@ enum FuzzAgentChannel {
         if let agent {
             precondition(agent == host, "WireCodec decoded a line AgentCodec reads differently or refuses")
         } else if host != nil {
-            precondition(hasBadStringContent(line) || hasFraction(line), "AgentCodec accepts a line WireCodec refuses")
+            precondition(hasBadStringContent(line) || hasFraction(line) || nesting(line) >= JSONParser.maxDepth,
+                         "AgentCodec accepts a line WireCodec refuses")
         }
+        // AgentCodec reads these two without JSONDecoder: the agent's full parser must agree.
         if let id = HotPath.syncID(line) {
-            precondition(host == .sync(.init(id: id)), "HotPath read a sync line differently")
+            precondition(agent == .sync(.init(id: id)), "HotPath read a sync line differently")
+        }
+        if let (seq, uptimeMs) = HotPath.heartbeatFields(line) {
+            precondition(agent == .heartbeat(.init(seq: seq, uptimeMs: uptimeMs)), "HotPath read a heartbeat line differently")
         }
         guard let message = host else { return }
         let encoded = AgentCodec.encode(message)
         precondition(encoded == WireCodec.encode(message), "the codecs encode a message differently")
         precondition((try? AgentCodec.decode(Array(encoded.dropLast()))) == message, "round trip changed a message")
+    }
+
+    /// The deepest nesting of arrays and objects (brackets outside strings).
+    static func nesting(_ line: [UInt8]) -> Int {
+        var depth = 0, deepest = 0, inString = false, escaped = false
+        for b in line {
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1; deepest = max(deepest, depth)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
     }
 
     /// A number written with a fraction or exponent.
