@@ -6,8 +6,9 @@ import FuzzSupport
 // the agent's own WireCodec must agree with it: both decode a line to the same
 // message, or both refuse it. The one documented difference (WireCodecTests):
 // the agent is stricter about string content (invalid UTF-8, raw control
-// characters, bad escapes anywhere in the line), about fractions that
-// JSONDecoder truncates and about nesting (JSONParser.maxDepth, where
+// characters, bad escapes anywhere in the line), about numbers (leading
+// zeros anywhere: JSONDecoder checks only the numbers it reads; fractions it
+// truncates) and about nesting (JSONParser.maxDepth, where
 // JSONDecoder allows 512); it is never the more lenient one. Whatever decodes
 // must encode to the same bytes with both codecs and decode back to itself.
 // AgentCodec.swift and the Exports.swift that re-exports AgentWire to it are
@@ -40,7 +41,7 @@ enum FuzzAgentChannel {
         if let agent {
             precondition(agent == host, "WireCodec decoded a line AgentCodec reads differently or refuses")
         } else if host != nil {
-            precondition(hasBadStringContent(line) || hasFraction(line) || nesting(line) >= JSONParser.maxDepth,
+            precondition(hasBadStringContent(line) || hasFraction(line) || hasLeadingZero(line) || nesting(line) >= JSONParser.maxDepth,
                          "AgentCodec accepts a line WireCodec refuses")
         }
         // AgentCodec reads these two without JSONDecoder: the agent's full parser must agree.
@@ -72,6 +73,17 @@ enum FuzzAgentChannel {
             }
         }
         return deepest
+    }
+
+    /// A number token with a leading zero ("01", "-007"), which JSON does not allow.
+    static func hasLeadingZero(_ line: [UInt8]) -> Bool {
+        var previous: UInt8 = 0
+        for (i, b) in line.enumerated() {
+            defer { previous = b }
+            guard b == UInt8(ascii: "0"), i + 1 < line.count, (0x30...0x39).contains(line[i + 1]) else { continue }
+            if !(0x30...0x39).contains(previous) && previous != UInt8(ascii: ".") { return true }
+        }
+        return false
     }
 
     /// A number written with a fraction or exponent.

@@ -28,24 +28,7 @@ public enum AgentCodec {
         do {
             return try decoder.decode(AgentMessage.self, from: Data(line))
         } catch {
-            throw .notJSON(reason(error))
+            throw .refusing(error)
         }
-    }
-
-    /// A short reason: DecodingError's own description walks its whole
-    /// context through reflection, which a guest sending garbage made vigild do per line.
-    private static func reason(_ error: any Error) -> String {
-        let context: DecodingError.Context
-        switch error as? DecodingError {
-        case .dataCorrupted(let c)?, .typeMismatch(_, let c)?, .valueNotFound(_, let c)?: context = c
-        case .keyNotFound(let key, let c)?: return "no '\(key.stringValue.prefix(64))' at \(path(c))"
-        case nil: return "not JSON"
-        @unknown default: return "not a message"
-        }
-        return "\(context.debugDescription.prefix(120)) at \(path(context))"
-    }
-
-    private static func path(_ context: DecodingError.Context) -> String {
-        context.codingPath.isEmpty ? "top level" : context.codingPath.map { String($0.stringValue.prefix(32)) }.joined(separator: ".")
     }
 }

@@ -37,11 +37,8 @@ struct DomainDefinition {
     private let document: XMLDocument
 
     init(xml: String) throws {
-        // FoundationXML crashes on an empty document (or one starting with
-        // NUL, never valid XML): see OVFEnvelope; found by fuzz/FuzzDomainXML.
-        guard !xml.isEmpty, !xml.utf8.contains(0) else { throw Invalid(description: "not a readable domain definition: empty or holds a NUL byte") }
         do {
-            document = try XMLDocument(xmlString: xml, options: [.nodePreserveWhitespace])
+            document = try XMLText.document(xml, options: [.nodePreserveWhitespace])
         } catch {
             throw Invalid(description: "not a readable domain definition: \(error)")
         }
@@ -227,7 +224,9 @@ struct DomainDefinition {
         if let e = first(path) {
             e.stringValue = value
         } else if let root, let last = path.split(separator: "/").last {
-            root.insertChild(XMLElement(name: String(last), stringValue: value), at: 0)
+            // FoundationXML traps inserting at 0 into an element without children (<domain/>; FuzzDomainXML).
+            let e = XMLElement(name: String(last), stringValue: value)
+            if root.childCount == 0 { root.addChild(e) } else { root.insertChild(e, at: 0) }
         }
     }
 }
