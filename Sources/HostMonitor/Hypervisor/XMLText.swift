@@ -15,7 +15,10 @@ enum XMLText {
     static func document(_ xml: String, options: XMLNode.Options = []) throws -> XMLDocument {
         var text = Substring(xml)
         if text.first == "\u{FEFF}" { text = text.dropFirst() }
-        if text.hasPrefix("<?xml"), let end = text.range(of: "?>") { text = text[end.upperBound...] }
+        if text.prefix(5).lowercased() == "<?xml" {
+            guard let end = text.range(of: "?>") else { throw Unreadable(description: "its XML declaration does not end") }
+            text = text[end.upperBound...]
+        }
         guard !text.isEmpty, !text.utf8.contains(0) else {
             throw Unreadable(description: "empty, or holds a NUL byte")
         }
