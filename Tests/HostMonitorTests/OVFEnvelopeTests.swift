@@ -52,5 +52,10 @@ import Testing
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "") }
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "\u{0}<Envelope/>") }
         #expect(throws: DomainDefinition.Invalid.self) { try DomainDefinition(xml: "") }
+        // Sizes past Int64 trapped (found by fuzz/FuzzOVF): refused, or memory clamped.
+        let huge = Self.ovf().replacingOccurrences(of: "ovf:capacity=\"2\"", with: "ovf:capacity=\"9000000000\"")
+        #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: huge) }
+        let mem = "<rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>9223372036854775807</rasd:VirtualQuantity>"
+        #expect(try OVFEnvelope(xml: Self.ovf(memory: mem)).memoryMiB == 4_194_304)
     }
 }
