@@ -6,9 +6,9 @@ import FuzzSupport
 // the agent's own WireCodec must agree with it: both decode a line to the same
 // message, or both refuse it. The one documented difference (WireCodecTests):
 // the agent is stricter about string content (invalid UTF-8, raw control
-// characters, bad escapes anywhere in the line), about numbers (leading
-// zeros anywhere: JSONDecoder checks only the numbers it reads; fractions it
-// truncates) and about nesting (JSONParser.maxDepth, where
+// characters, bad escapes anywhere in the line), about numbers (malformed
+// ones anywhere, leading zeros included: JSONDecoder checks only the numbers
+// it reads; fractions it truncates) and about nesting (JSONParser.maxDepth, where
 // JSONDecoder allows 512); it is never the more lenient one. Whatever decodes
 // must encode to the same bytes with both codecs and decode back to itself.
 // AgentCodec.swift and the Exports.swift that re-exports AgentWire to it are
@@ -41,7 +41,7 @@ enum FuzzAgentChannel {
         if let agent {
             precondition(agent == host, "WireCodec decoded a line AgentCodec reads differently or refuses")
         } else if host != nil {
-            precondition(hasBadStringContent(line) || hasFraction(line) || hasLeadingZero(line) || nesting(line) >= JSONParser.maxDepth,
+            precondition(hasBadStringContent(line) || hasFraction(line) || hasInvalidNumber(line) || nesting(line) >= JSONParser.maxDepth,
                          "AgentCodec accepts a line WireCodec refuses")
         }
         // AgentCodec reads these two without JSONDecoder: the agent's full parser must agree.
@@ -75,15 +75,46 @@ enum FuzzAgentChannel {
         return deepest
     }
 
-    /// A number token with a leading zero ("01", "-007"), which JSON does not allow.
-    static func hasLeadingZero(_ line: [UInt8]) -> Bool {
-        var previous: UInt8 = 0
-        for (i, b) in line.enumerated() {
-            defer { previous = b }
-            guard b == UInt8(ascii: "0"), i + 1 < line.count, (0x30...0x39).contains(line[i + 1]) else { continue }
-            if !(0x30...0x39).contains(previous) && previous != UInt8(ascii: ".") { return true }
+    /// A number token, outside strings, that is not a JSON number ("01",
+    /// "1-2", "1.e5", "-"): JSONDecoder checks only the numbers it reads.
+    static func hasInvalidNumber(_ line: [UInt8]) -> Bool {
+        func isNumberByte(_ b: UInt8) -> Bool {
+            (0x30...0x39).contains(b) || b == UInt8(ascii: "-") || b == UInt8(ascii: "+") || b == UInt8(ascii: ".")
+                || b == UInt8(ascii: "e") || b == UInt8(ascii: "E")
+        }
+        var i = 0, inString = false, escaped = false
+        while i < line.count {
+            let b = line[i]
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                i += 1
+                continue
+            }
+            if b == UInt8(ascii: "\"") { inString = true; i += 1; continue }
+            guard b == UInt8(ascii: "-") || (0x30...0x39).contains(b) else { i += 1; continue }
+            var end = i
+            while end < line.count, isNumberByte(line[end]) { end += 1 }
+            if !isJSONNumber(line[i..<end]) { return true }
+            i = end
         }
         return false
+    }
+
+    /// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+    static func isJSONNumber(_ t: ArraySlice<UInt8>) -> Bool {
+        var i = t.startIndex
+        func digits() -> Int { let s = i; while i < t.endIndex, (0x30...0x39).contains(t[i]) { i += 1 }; return i - s }
+        if i < t.endIndex, t[i] == UInt8(ascii: "-") { i += 1 }
+        let first = i
+        let n = digits()
+        guard n > 0, !(n > 1 && t[first] == UInt8(ascii: "0")) else { return false }
+        if i < t.endIndex, t[i] == UInt8(ascii: ".") { i += 1; guard digits() > 0 else { return false } }
+        if i < t.endIndex, t[i] == UInt8(ascii: "e") || t[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < t.endIndex, t[i] == UInt8(ascii: "+") || t[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return i == t.endIndex
     }
 
     /// A number written with a fraction or exponent.
