@@ -44,7 +44,7 @@ import Testing
         }
     }
 
-    @Test func refusesDescriptorsWithoutWhatAVMNeeds() {
+    @Test func refusesDescriptorsWithoutWhatAVMNeeds() throws {
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "<Envelope/>") }
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: Self.ovf(memory: "<rasd:ResourceType>4</rasd:ResourceType>")) }
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "not xml <") }
