@@ -122,14 +122,19 @@ struct DomainDefinition {
     }
 
     static func kib(_ value: Int64, unit: String) -> Int64 {
-        switch unit.lowercased() {
+        // Saturating: a template archive's definition can say anything (a trap before).
+        func times(_ factor: Int64) -> Int64 {
+            let (r, overflow) = value.multipliedReportingOverflow(by: factor)
+            return overflow ? (value < 0 ? .min : .max) : r
+        }
+        return switch unit.lowercased() {
         case "b", "bytes": value / 1024
-        case "m", "mib": value * 1024
-        case "g", "gib": value * 1024 * 1024
-        case "t", "tib": value * 1024 * 1024 * 1024
-        case "kb": value * 1000 / 1024
-        case "mb": value * 1_000_000 / 1024
-        case "gb": value * 1_000_000_000 / 1024
+        case "m", "mib": times(1024)
+        case "g", "gib": times(1024 * 1024)
+        case "t", "tib": times(1024 * 1024 * 1024)
+        case "kb": times(1000) / 1024
+        case "mb": times(1_000_000) / 1024
+        case "gb": times(1_000_000_000) / 1024
         default: value
         }
     }
