@@ -45,8 +45,19 @@ let package = Package(
         // Checks a received agent package (SHA-256, Ed25519) in a short-lived process,
         // so crypto and Foundation never load into the resident agent.
         .executableTarget(name: "AgentVerify", dependencies: ["Core"], swiftSettings: strict),
-        // Fuzz target for the host-side channel parser (see fuzz/run).
-        .executableTarget(name: "AgentInputFuzz", dependencies: ["Core"], swiftSettings: strict),
+        // Fuzz targets, one per parser of outside input (fuzz/README.md). A plain build
+        // replays inputs; fuzz/build builds them for libFuzzer with ASan (-D FUZZING).
+        // Those over vigild's or the agent's parsers compile the parser's own file
+        // (a symlink) with a one-line stand-in for what it throws, so a fuzz build
+        // needs neither Hummingbird, NIO nor GRDB.
+        .target(name: "FuzzSupport", swiftSettings: strict),
+        .executableTarget(name: "FuzzAgentChannel", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
+        .executableTarget(name: "FuzzRequestBody", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
+        .executableTarget(name: "FuzzQGA", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
+        .executableTarget(name: "FuzzQCOW2", dependencies: ["FuzzSupport"], swiftSettings: strict),
+        .executableTarget(name: "FuzzOVF", dependencies: ["FuzzSupport"], swiftSettings: strict),
+        .executableTarget(name: "FuzzTarListing", dependencies: ["FuzzSupport"], swiftSettings: strict),
+        .executableTarget(name: "FuzzDomainXML", dependencies: ["FuzzSupport"], swiftSettings: strict),
 
         .target(
             name: "HostMonitor",
@@ -91,6 +102,7 @@ let package = Package(
         .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent", "AgentWire"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "HostMonitorTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),
+        .testTarget(name: "FuzzTests", dependencies: ["TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),
     ]
 )

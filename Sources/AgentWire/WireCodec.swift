@@ -13,7 +13,7 @@ public enum WireCodec {
         do {
             return try JSONValueDecoder.decode(AgentMessage.self, from: try JSONParser.parse(line))
         } catch {
-            throw .notJSON(String(describing: error).prefix(200).description)
+            throw .refusing(error)
         }
     }
 }
@@ -21,4 +21,22 @@ public enum WireCodec {
 /// Why a line is not a message (either codec).
 public enum AgentCodecError: Error, Equatable, Sendable {
     case notJSON(String)
+
+    /// A short reason for a decoder's error. Not `String(describing:)`:
+    /// DecodingError's description walks its whole context by reflection,
+    /// which a guest sending garbage made vigild do for every line (bench/fuzz).
+    public static func refusing(_ error: any Error) -> AgentCodecError {
+        let context: DecodingError.Context
+        switch error {
+        case let e as JSONParser.Error: return .notJSON(String(e.description.prefix(200)))
+        case DecodingError.dataCorrupted(let c), DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c): context = c
+        case DecodingError.keyNotFound(let key, let c): return .notJSON("no '\(key.stringValue.prefix(64))' at \(path(c))")
+        default: return .notJSON("not a message")
+        }
+        return .notJSON("\(context.debugDescription.prefix(120)) at \(path(context))")
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        context.codingPath.isEmpty ? "top level" : context.codingPath.map { String($0.stringValue.prefix(32)) }.joined(separator: ".")
+    }
 }

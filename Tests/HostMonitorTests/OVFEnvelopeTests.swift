@@ -44,9 +44,18 @@ import Testing
         }
     }
 
-    @Test func refusesDescriptorsWithoutWhatAVMNeeds() {
+    @Test func refusesDescriptorsWithoutWhatAVMNeeds() throws {
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "<Envelope/>") }
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: Self.ovf(memory: "<rasd:ResourceType>4</rasd:ResourceType>")) }
         #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "not xml <") }
+        // FoundationXML dereferenced a null document for these (found by fuzz/FuzzOVF).
+        #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "") }
+        #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: "\u{0}<Envelope/>") }
+        #expect(throws: DomainDefinition.Invalid.self) { try DomainDefinition(xml: "") }
+        // Sizes past Int64 trapped (found by fuzz/FuzzOVF): refused, or memory clamped.
+        let huge = Self.ovf().replacingOccurrences(of: "ovf:capacity=\"2\"", with: "ovf:capacity=\"9000000000\"")
+        #expect(throws: OVFEnvelope.Invalid.self) { try OVFEnvelope(xml: huge) }
+        let mem = "<rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>9223372036854775807</rasd:VirtualQuantity>"
+        #expect(try OVFEnvelope(xml: Self.ovf(memory: mem)).memoryMiB == 4_194_304)
     }
 }

@@ -112,7 +112,15 @@ public struct JSONParser {
 
     private mutating func string() throws(Error) -> String {
         at += 1
-        var out: [UInt8] = []
+        // Most strings have no escape: made straight from the input, no copy.
+        let start = at
+        while at < bytes.count, bytes[at] != UInt8(ascii: "\""), bytes[at] != UInt8(ascii: "\\"), bytes[at] >= 0x20 { at += 1 }
+        if at < bytes.count, bytes[at] == UInt8(ascii: "\"") {
+            at += 1
+            guard let text = String(validating: bytes[start..<(at - 1)], as: UTF8.self) else { throw error("string is not valid UTF-8") }
+            return text
+        }
+        var out = Array(bytes[start..<at])
         while true {
             guard let b = peek else { throw error("unterminated string") }
             at += 1

@@ -38,7 +38,7 @@ struct DomainDefinition {
 
     init(xml: String) throws {
         do {
-            document = try XMLDocument(xmlString: xml, options: [.nodePreserveWhitespace])
+            document = try XMLText.document(xml, options: [.nodePreserveWhitespace])
         } catch {
             throw Invalid(description: "not a readable domain definition: \(error)")
         }
@@ -137,14 +137,19 @@ struct DomainDefinition {
     }
 
     static func kib(_ value: Int64, unit: String) -> Int64 {
-        switch unit.lowercased() {
+        // Saturating: a template archive's definition can say anything (a trap before).
+        func times(_ factor: Int64) -> Int64 {
+            let (r, overflow) = value.multipliedReportingOverflow(by: factor)
+            return overflow ? (value < 0 ? .min : .max) : r
+        }
+        return switch unit.lowercased() {
         case "b", "bytes": value / 1024
-        case "m", "mib": value * 1024
-        case "g", "gib": value * 1024 * 1024
-        case "t", "tib": value * 1024 * 1024 * 1024
-        case "kb": value * 1000 / 1024
-        case "mb": value * 1_000_000 / 1024
-        case "gb": value * 1_000_000_000 / 1024
+        case "m", "mib": times(1024)
+        case "g", "gib": times(1024 * 1024)
+        case "t", "tib": times(1024 * 1024 * 1024)
+        case "kb": times(1000) / 1024
+        case "mb": times(1_000_000) / 1024
+        case "gb": times(1_000_000_000) / 1024
         default: value
         }
     }
@@ -239,7 +244,9 @@ struct DomainDefinition {
         if let e = first(path) {
             e.stringValue = value
         } else if let root, let last = path.split(separator: "/").last {
-            root.insertChild(XMLElement(name: String(last), stringValue: value), at: 0)
+            // FoundationXML traps inserting at 0 into an element without children (<domain/>; FuzzDomainXML).
+            let e = XMLElement(name: String(last), stringValue: value)
+            if root.childCount == 0 { root.addChild(e) } else { root.insertChild(e, at: 0) }
         }
     }
 }

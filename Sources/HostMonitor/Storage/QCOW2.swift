@@ -30,6 +30,12 @@ enum QCOW2 {
         guard fd >= 0 else { throw failure("cannot read", path) }
         defer { close(fd) }
         let head = try readAt(fd, offset: 0, count: 4096, path)
+        return try header(head) { offset, count in try readAt(fd, offset: offset, count: count, path) }
+    }
+
+    /// The header in an image's first 4 KiB, `head`; `read(offset, count)`
+    /// fetches a backing file name that lies past them. Nil when not qcow2.
+    static func header(_ head: [UInt8], read: (_ offset: Int64, _ count: Int) throws -> [UInt8]) rethrows -> Header? {
         guard head.count >= 104, head.u32(0) == magic else { return nil }
         let version = head.u32(4)
         let headerLength = version >= 3 ? Int(head.u32(100)) : 72
@@ -41,7 +47,7 @@ enum QCOW2 {
         if backingOffset > 0, backingOffset < 1 << 21, backingLength > 0, backingLength <= 1023 {
             let name = backingOffset + backingLength <= head.count
                 ? Array(head[backingOffset..<backingOffset + backingLength])
-                : try readAt(fd, offset: Int64(backingOffset), count: backingLength, path)
+                : try read(Int64(backingOffset), backingLength)
             h.backingFile = String(decoding: name, as: UTF8.self)
         }
         // Header extensions: (type, length, data padded to 8) until type 0.
@@ -60,11 +66,16 @@ enum QCOW2 {
     /// Whether the image holds no data of its own: every read falls through
     /// to its backing file. Conservative: unknown features count as data.
     static func isEmpty(_ path: String, _ h: Header) throws -> Bool {
-        guard h.snapshots == 0, h.incompatibleFeatures == 0, h.l1Size >= 0, h.l1Size <= 4 << 20 else { return false }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw failure("cannot read", path) }
         defer { close(fd) }
-        let l1 = try readAt(fd, offset: h.l1Offset, count: h.l1Size * 8, path)
+        return try isEmpty(h) { offset, count in try readAt(fd, offset: offset, count: count, path) }
+    }
+
+    /// `isEmpty` over `read(offset, count)` (the image's bytes from `offset`, short at its end).
+    static func isEmpty(_ h: Header, read: (_ offset: Int64, _ count: Int) throws -> [UInt8]) rethrows -> Bool {
+        guard h.snapshots == 0, h.incompatibleFeatures == 0, h.l1Size >= 0, h.l1Size <= 4 << 20 else { return false }
+        let l1 = try read(h.l1Offset, h.l1Size * 8)
         return l1.count == h.l1Size * 8 && l1.allSatisfy { $0 == 0 }
     }
 

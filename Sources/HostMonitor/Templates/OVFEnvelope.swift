@@ -24,7 +24,7 @@ struct OVFEnvelope: Sendable, Equatable {
 
     init(xml: String) throws {
         let doc: XMLDocument
-        do { doc = try XMLDocument(xmlString: xml) } catch { throw Invalid(description: "the OVF descriptor is not XML: \(error)") }
+        do { doc = try XMLText.document(xml) } catch { throw Invalid(description: "the OVF descriptor is not XML: \(error)") }
         func nodes(_ path: String, _ context: XMLNode? = nil) -> [XMLElement] {
             ((try? (context ?? doc).nodes(forXPath: path)) ?? []).compactMap { $0 as? XMLElement }
         }
@@ -50,7 +50,10 @@ struct OVFEnvelope: Sendable, Equatable {
             guard let file = files[ref] else { throw Invalid(description: "disk \(id) refers to file '\(ref)', which the OVF does not list") }
             let capacity = Int64(attr(d, "capacity") ?? "") ?? 0
             let units = attr(d, "capacityAllocationUnits") ?? "byte"
-            disksByID[id] = Disk(file: file, capacityBytes: capacity * Self.multiplier(units))
+            // Sizes come from outside: one past 8 EiB trapped vigild (found by fuzz/FuzzOVF).
+            let (bytes, overflow) = capacity.multipliedReportingOverflow(by: Self.multiplier(units))
+            guard !overflow, bytes >= 0 else { throw Invalid(description: "disk \(id) declares an impossible capacity (\(capacity) \(units))") }
+            disksByID[id] = Disk(file: file, capacityBytes: bytes)
         }
         guard let system = nodes("//*[local-name()='VirtualSystem']").first else {
             throw Invalid(description: "the OVF has no <VirtualSystem>")
@@ -64,8 +67,8 @@ struct OVFEnvelope: Sendable, Equatable {
             switch type {
             case 3: vcpus = Int(max(1, min(quantity, 256)))
             case 4:
-                let bytes = quantity * Self.multiplier(child(item, "AllocationUnits") ?? "byte * 2^20")
-                memoryMiB = Int(bytes / (1 << 20))
+                let (bytes, overflow) = quantity.multipliedReportingOverflow(by: Self.multiplier(child(item, "AllocationUnits") ?? "byte * 2^20"))
+                memoryMiB = overflow ? (quantity < 0 ? 0 : Int.max) : Int(bytes / (1 << 20))
             case 10: nics += 1
             case 17:
                 // HostResource: "ovf:/disk/ID" (or "/disk/ID").

@@ -1,0 +1,1 @@
+../HostMonitor/Hypervisor/DomainDefinition.swift

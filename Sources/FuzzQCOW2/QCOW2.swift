@@ -1,0 +1,1 @@
+../HostMonitor/Storage/QCOW2.swift

@@ -1,0 +1,1 @@
+../GuestAgent/GuestFacts.swift

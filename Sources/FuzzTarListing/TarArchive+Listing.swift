@@ -1,0 +1,1 @@
+../HostMonitor/Templates/TarArchive+Listing.swift

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The fuzz targets (fuzz/targets), so none can silently stop building or
+/// start crashing. Names as in fuzz/targets; binaries as SwiftPM builds them.
+enum FuzzTargets {
+    static let root = BuiltProducts.repositoryRoot
+
+    static let names: [String] = {
+        let text = (try? String(contentsOfFile: root + "/fuzz/targets", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+    }()
+
+    /// The target's corpus and, when it has any, its regression inputs (crashes once found, now fixed).
+    static func inputs(_ target: String) -> [String] {
+        [root + "/fuzz/corpus/" + target, root + "/fuzz/regressions/" + target]
+            .filter { FileManager.default.fileExists(atPath: $0) }
+    }
+}
+
+/// Every corpus and regression input through the plain build of its target
+/// (no sanitizer; built by `swift build --build-tests` with everything else): fast.
+@Suite struct FuzzRegressionTests {
+    @Test func everyTargetIsListed() {
+        #expect(FuzzTargets.names.count == 7, "fuzz/targets: \(FuzzTargets.names)")
+    }
+
+    @Test(arguments: FuzzTargets.names)
+    func corpusAndRegressionsReplay(_ target: String) throws {
+        let r = try ProcessRunner.run([BuiltProducts.path(target)] + FuzzTargets.inputs(target),
+                                      environment: ["SWIFT_BACKTRACE": "enable=no"], timeout: 120)
+        #expect(r.status == 0, "\(target): \(r.stdout)\(r.stderr.suffix(2000))")
+        #expect(r.stdout.hasPrefix("replayed ") && !r.stdout.hasPrefix("replayed 0 "), "\(target): \(r.stdout)")
+    }
+}
+
+/// Builds every target for libFuzzer with ASan (fuzz/build, into .build-fuzz:
+/// this test builds them itself, `swift build --build-tests` does not), then
+/// fuzzes each for VIGIL_FUZZ_SECONDS (default 20) from its corpus and
+/// regression inputs. A build failure or any crash, hang or sanitizer report fails.
+@Suite(.serialized) struct FuzzTargetTests {
+    static let seconds = ProcessInfo.processInfo.environment["VIGIL_FUZZ_SECONDS"].flatMap(Int.init) ?? 20
+
+    /// One sanitizer build for all targets, the first time a test needs it: nil, or why it failed.
+    static let buildFailure: String? = {
+        do {
+            let r = try ProcessRunner.run([FuzzTargets.root + "/fuzz/build"], timeout: 1800)
+            return r.status == 0 ? nil : "fuzz/build failed:\n\(r.stderr.suffix(4000))"
+        } catch {
+            return "fuzz/build: \(error)"
+        }
+    }()
+
+    @Test func everyTargetBuildsWithTheFuzzer() throws {
+        try #require(Self.buildFailure == nil, "\(Self.buildFailure ?? "")")
+        for target in FuzzTargets.names {
+            #expect(FileManager.default.isExecutableFile(atPath: FuzzTargets.root + "/.build-fuzz/release/" + target), "\(target)")
+        }
+    }
+
+    @Test(arguments: FuzzTargets.names)
+    func fuzzesWithoutACrash(_ target: String) throws {
+        try #require(Self.buildFailure == nil, "\(Self.buildFailure ?? "")")
+        let r = try ProcessRunner.run([FuzzTargets.root + "/fuzz/run", target, String(Self.seconds)],
+                                      environment: ["FUZZ_NO_BUILD": "1"], timeout: TimeInterval(Self.seconds + 120))
+        let report = r.stderr.split(separator: "\n").filter {
+            $0.contains("ERROR") || $0.contains("SUMMARY") || $0.contains("Precondition") || $0.contains("Test unit written")
+        }.joined(separator: "\n")
+        #expect(r.status == 0, "\(target) found something (fuzz/artifacts/\(target)/):\n\(report)\n\(r.stderr.suffix(3000))")
+        #expect(r.stderr.contains("stat::number_of_executed_units"), "\(target) did not run: \(r.stderr.suffix(2000))")
+    }
+}
