@@ -4,28 +4,44 @@ import Libvirt
 /// Puts a VM whose migration was cut short (cancelled, failed, or vigild
 /// killed on either side) on exactly one host: it keeps running where it
 /// runs, with its definition there, and any other definition goes. libvirt
-/// drives a peer-to-peer migration itself, so by the time this runs it has
-/// either finished or given up; a job still running on the source is aborted.
+/// drives a peer-to-peer migration itself; one still running on the source
+/// is aborted (the VM then stays where it was), and the step waits until
+/// libvirt has let go of it on both sides before judging.
 enum MigrationSettler {
+    struct Unsettled: Error, CustomStringConvertible {
+        let description: String
+    }
+
     static func settle(uuid: String, source: String, destination: String) throws {
         let src = try Connection(uri: source)
         defer { src.close() }
         // The destination may be gone with its host: then the source decides alone.
         let dst = try? Connection(uri: destination)
         defer { dst?.close() }
-        let here = try? src.domain(uuid: uuid)
-        let there = try? dst?.domain(uuid: uuid)
-        if let here, try here.isActive {
-            if try here.jobProgress().kind != .none {
-                try? here.abortJob()
-                for _ in 0..<200 where (try? here.jobProgress().kind) != Domain.JobKind.none { usleep(50_000) }
+        // A domain that vanishes while we look (an incoming one whose
+        // migration was aborted) counts as not there.
+        func lookup(_ c: Connection?) -> Domain? { try? c?.domain(uuid: uuid) }
+        func active(_ d: Domain?) -> Bool { d.flatMap { try? $0.isActive } ?? false }
+        func persistent(_ d: Domain?) -> Bool { d.flatMap { try? $0.isPersistent } ?? false }
+
+        if let here = lookup(src), active(here), (try? here.jobProgress().kind).map({ $0 != .none }) ?? false {
+            try? here.abortJob()
+            for _ in 0..<600 {
+                if (try? here.jobProgress().kind) ?? .none == .none { break }
+                usleep(50_000)
             }
+        }
+        let here = lookup(src), there = lookup(dst)
+        if active(here) {
             // Still running here: a definition there is a half-made one.
-            if let there, try !there.isActive { try there.undefine([.managedSave, .snapshotsMetadata]) }
-        } else if let there, try there.isActive {
+            if let there, !active(there) { try? there.undefine([.managedSave, .snapshotsMetadata]) }
+            if active(there) {
+                throw Unsettled(description: "the VM runs on both \(source) and \(destination) after an aborted migration")
+            }
+        } else if let there, active(there) {
             // It runs there: the definition here goes (the undefine may not have happened).
-            if let here, try here.isPersistent { try here.undefine([.managedSave, .snapshotsMetadata]) }
-            if try !there.isPersistent {
+            if let here, persistent(here) { try here.undefine([.managedSave, .snapshotsMetadata]) }
+            if !persistent(there) {
                 // Running but not kept there: keep it defined where it runs.
                 _ = try dst?.define(xml: try there.xml([.secure]))
             }
