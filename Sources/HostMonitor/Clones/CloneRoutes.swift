@@ -8,10 +8,7 @@ enum CloneRoutes {
             let body = try await RequestBody.decode(CloneRequest.self, request, context,
                                                     expected: "{\"name\": NEW, \"mode\": \"full\"|\"linked\", \"directory\"?, \"host\"?, \"start\"?}",
                                                     hint: "vigil vm clone SOURCE NEW")
-            let started = try await clones.clone(vm: try context.parameters.decoded("vm"), body)
-            // ?wait=S: answer when it ends (or after S seconds), saving the client a round trip.
-            let wait = request.uri.queryParameters.get("wait").flatMap(Double.init) ?? 0
-            return wait > 0 ? try await operations.operation(id: started.id, waitSeconds: wait) : started
+            return try await OperationWait.answer(try await clones.clone(vm: try context.parameters.decoded("vm"), body), request, operations)
         }
     }
 }

@@ -11,10 +11,7 @@ enum MigrationRoutes {
             let body = try await RequestBody.decode(MigrationRequest.self, request, context,
                                                     expected: "{\"destination\": URI, \"live\"?, \"timeoutSeconds\"?, \"compress\"?, \"bandwidthMiBs\"?, ...}",
                                                     hint: "vigil vm migrate VM --to URI")
-            let started = try await migrations.migrate(vm: try context.parameters.decoded("vm"), body)
-            // ?wait=S: answer when it ends (or after S seconds).
-            let wait = request.uri.queryParameters.get("wait").flatMap(Double.init) ?? 0
-            return wait > 0 ? try await operations.operation(id: started.id, waitSeconds: wait) : started
+            return try await OperationWait.answer(try await migrations.migrate(vm: try context.parameters.decoded("vm"), body), request, operations)
         }
         router.get("/v1/vms/:vm/migrations") { _, context in
             MigrationHistory(migrations: try migrations.history(vm: try context.parameters.decoded("vm")))
@@ -28,9 +25,7 @@ enum MigrationRoutes {
         router.put("/v1/host/maintenance") { request, context in
             let body = try await RequestBody.decode(MaintenanceRequest.self, request, context,
                                                     expected: "{\"on\": true|false}", hint: "vigil host maintenance on|off")
-            let started = try await maintenance.set(body)
-            let wait = request.uri.queryParameters.get("wait").flatMap(Double.init) ?? 0
-            return wait > 0 ? try await operations.operation(id: started.id, waitSeconds: wait) : started
+            return try await OperationWait.answer(try await maintenance.set(body), request, operations)
         }
     }
 }
