@@ -87,7 +87,8 @@ extension Domain {
         var type: Int32 = 0
         var params: UnsafeMutablePointer<virTypedParameter>?
         var count: Int32 = 0
-        let flags = completed ? UInt32(VIR_DOMAIN_JOB_STATS_COMPLETED.rawValue) : 0
+        // Keep them for others (virsh domjobinfo --completed) rather than consume them.
+        let flags = completed ? UInt32(VIR_DOMAIN_JOB_STATS_COMPLETED.rawValue | VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED.rawValue) : 0
         if virDomainGetJobStats(ptr, &type, &params, &count, flags) < 0 { throw .capture("get job statistics of domain '\(name)'") }
         defer { virTypedParamsFree(params, count) }
         return (JobKind(rawValue: type) ?? .none, TypedValue.dictionary(params, count: count))
