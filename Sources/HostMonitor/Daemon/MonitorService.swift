@@ -12,8 +12,9 @@ import Synchronization
 public final class MonitorService: Service, Sendable {
     let config: DaemonConfig
     let host: HostContext
-    let center: ProtectionCenter
-    let watchers: WatcherSet
+    let tracking: GuestTracking
+    var center: ProtectionCenter { tracking.center }
+    var watchers: WatcherSet { tracking.watchers }
     let requests: AgentRequests
     let time: TimeService
     let upgrades: UpgradeService
@@ -36,8 +37,7 @@ public final class MonitorService: Service, Sendable {
          onConnect: @escaping @Sendable (_ conn: Connection, _ first: Bool) async -> Void) {
         self.config = config
         self.host = host
-        self.center = tracking.center
-        self.watchers = tracking.watchers
+        self.tracking = tracking
         self.requests = requests
         self.time = time
         self.upgrades = upgrades
@@ -185,8 +185,7 @@ public final class MonitorService: Service, Sendable {
             let actions = await center.mutate(uuid) { $0.machine.domainCrashed(panicked: life.isPanic, at: .now) } ?? []
             await perform(actions, uuid: uuid, name: name, detectedAfter: event.receivedAt, conn: conn)
         case .undefined:
-            await watchers.stop(uuid)
-            await center.forget(uuid)
+            await tracking.forget(uuid)
         case .defined:
             // A new or changed definition (channel, policy, settings).
             await reconcile(conn, uuid: uuid)
@@ -245,8 +244,7 @@ public final class MonitorService: Service, Sendable {
             events.record(vmUUID: uuid, vmName: name, kind: "recovery", message: text, cause: cause.code,
                           action: action.rawValue, outcome: "succeeded", durationMs: took)
             if case .movedTo = outcome {
-                await watchers.stop(uuid)
-                await center.forget(uuid)
+                await tracking.forget(uuid)
             } else {
                 // A reset gives no libvirt lifecycle event: the guest boots afresh.
                 await center.mutate(uuid) {
@@ -292,8 +290,7 @@ public final class MonitorService: Service, Sendable {
             if await !track(d, adopting: false, conn: conn) { await watchers.stop(uuid) }
         } catch let error as LibvirtError where error.code == .noDomain {
             cache.remove(uuid)
-            await watchers.stop(uuid)
-            await center.forget(uuid)
+            await tracking.forget(uuid)
         } catch {
             logger.debug("cannot read domain \(uuid) after an event: \(error)")
         }
@@ -303,17 +300,12 @@ public final class MonitorService: Service, Sendable {
     /// (or when `adopting`), and keeps its agent session running while it
     /// runs. Returns whether it has a session to keep.
     private func track(_ d: DomainSnapshot, adopting: Bool, conn: Connection) async -> Bool {
-        var isNew = false
-        if await center.tracked(d.uuid) == nil {
-            let recent = events.recentRecoveries(vmUUID: d.uuid, window: d.policy.windowSeconds).map {
-                ContinuousClock.now - .seconds(Date().timeIntervalSince($0))
-            }
-            isNew = await center.track(uuid: d.uuid, name: d.name, policy: d.policy, hasChannel: d.socketPath != nil || d.hasChannel,
-                                       recentRecoveries: recent)
-        } else {
-            await center.track(uuid: d.uuid, name: d.name, policy: d.policy, hasChannel: d.socketPath != nil || d.hasChannel,
-                               recentRecoveries: [])
+        // The event log is read only for a VM not tracked yet (track ignores it otherwise).
+        let recent = await center.tracked(d.uuid) != nil ? [] : events.recentRecoveries(vmUUID: d.uuid, window: d.policy.windowSeconds).map {
+            ContinuousClock.now - .seconds(Date().timeIntervalSince($0))
         }
+        let isNew = await center.track(uuid: d.uuid, name: d.name, policy: d.policy, hasChannel: d.socketPath != nil || d.hasChannel,
+                                       recentRecoveries: recent)
         await center.setPolicy(d.uuid, d.policy)
         await center.mutate(d.uuid) {
             $0.settings = d.settings

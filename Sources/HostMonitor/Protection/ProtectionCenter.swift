@@ -68,8 +68,9 @@ public actor ProtectionCenter {
         let intervalChanged = t.machine.policy.heartbeatIntervalMs != policy.heartbeatIntervalMs
         t.machine.policy = policy
         vms[uuid] = t
-        if intervalChanged { changed(uuid) }
-        if intervalChanged { t.outbox?.yield(.welcome(.init(heartbeatIntervalMs: policy.heartbeatIntervalMs))) }
+        guard intervalChanged else { return }
+        changed(uuid)
+        t.outbox?.yield(.welcome(.init(heartbeatIntervalMs: policy.heartbeatIntervalMs)))
     }
 
     // MARK: agent session hooks
