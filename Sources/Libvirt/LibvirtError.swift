@@ -34,6 +34,7 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable, Equatable 
         public static let agentUnresponsive = Code(rawValue: Int32(VIR_ERR_AGENT_UNRESPONSIVE.rawValue))
         public static let noStoragePool = Code(rawValue: Int32(VIR_ERR_NO_STORAGE_POOL.rawValue))
         public static let noStorageVolume = Code(rawValue: Int32(VIR_ERR_NO_STORAGE_VOL.rawValue))
+        public static let noDomainSnapshot = Code(rawValue: Int32(VIR_ERR_NO_DOMAIN_SNAPSHOT.rawValue))
     }
 
     /// libvirt's `virErrorDomain`: which part of libvirt raised the error.

@@ -21,6 +21,7 @@ enum APIRoutes {
         TemplateRoutes.add(to: router, areas.templates)
         UpgradeRoutes.add(to: router, areas.upgrades)
         EventRoutes.add(to: router, areas.events)
+        SnapshotRoutes.add(to: router, areas.snapshots, areas.snapshotPolicies, operations: areas.operations)
         return router
     }
 }

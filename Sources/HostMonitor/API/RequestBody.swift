@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// Request bodies of the API: JSON that does not parse is refused with the
@@ -9,6 +10,20 @@ enum RequestBody {
                                      expected: String? = nil, hint: String) async throws -> T {
         do {
             return try await request.decode(as: type, context: context)
+        } catch {
+            throw APIError.badRequest("the body is not valid for this request: \(error)" + (expected.map { "; send \($0)" } ?? ""),
+                                      hint: hint)
+        }
+    }
+
+    /// A body that may be left out (nil): options with defaults.
+    static func decodeOptional<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BasicRequestContext,
+                                             expected: String? = nil, hint: String) async throws -> T? {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 1 << 20)
+        guard buffer.readableBytes > 0 else { return nil }
+        do {
+            return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
         } catch {
             throw APIError.badRequest("the body is not valid for this request: \(error)" + (expected.map { "; send \($0)" } ?? ""),
                                       hint: hint)

@@ -19,6 +19,9 @@ struct Areas: Sendable {
     let maintenance: HostMaintenance
     let operations: OperationService
     let events: EventService
+    let snapshots: SnapshotService
+    let snapshotPolicies: SnapshotPolicyService
+    let snapshotScheduler: SnapshotScheduler
 
     init(config: DaemonConfig, host: HostContext, tracking: GuestTracking, requests: AgentRequests,
          cache: DomainCache, repository: AgentRepository) {
@@ -44,5 +47,8 @@ struct Areas: Sendable {
         clones = CloneService(host: host, copier: copier, sharedStorage: SharedStorage(directories: config.sharedStorage))
         operations = OperationService(operations: host.operations)
         events = EventService(host: host, center: center)
+        snapshots = SnapshotService(host: host, center: center)
+        snapshotPolicies = SnapshotPolicyService(host: host)
+        snapshotScheduler = SnapshotScheduler(host: host, snapshots: snapshots, policies: snapshotPolicies)
     }
 }

@@ -50,6 +50,7 @@ public struct Daemon: Sendable {
         )
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: monitor), .init(service: recycleBin), .init(service: retention),
+                                            .init(service: areas.snapshotScheduler),
                                             .init(service: app)],
                                  gracefulShutdownSignals: [.sigterm, .sigint],
                                  logger: logger))

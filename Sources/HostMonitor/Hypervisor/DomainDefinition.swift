@@ -222,6 +222,15 @@ struct DomainDefinition {
         }
     }
 
+    /// Takes `other`'s `<metadata>` (Vigil's policy and settings, other
+    /// tools' notes) in place of this definition's: a snapshot's definition
+    /// brought back keeps how the VM is managed now.
+    mutating func takeMetadata(from other: DomainDefinition) {
+        for m in all("/domain/metadata") { m.detach() }
+        guard let m = other.first("/domain/metadata")?.copy() as? XMLElement, let root else { return }
+        root.addChild(m)
+    }
+
     /// The old VM's name in a path becomes the new one's; otherwise the new
     /// name is put in front of the file name.
     static func uniquePath(_ path: String, oldName: String, newName: String) -> String {

@@ -51,6 +51,17 @@ struct UndoRunner: Sendable {
             try await executor.run { try RecycleBin.delete(paths, wipe: true, log: { _ in }) }
         case .finishedAtStart:
             return
+        case .removeFileUnlessSnapshot(let path, let uuid, let uri, let snapshot):
+            let kept = try await onHost(uri) { conn in
+                guard let dom = try? conn.domain(uuid: uuid) else { return false }
+                return (try? dom.snapshot(named: snapshot)) != nil
+            }
+            if !kept && FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        case .finishSnapshotDelete(let uuid, let uri, let snapshot, let frozen, let memoryFile):
+            let job = SnapshotMerger.Job(domainUUID: uuid, uri: uri, snapshot: snapshot, frozen: frozen, memoryFile: memoryFile)
+            let gone = try await onHost(uri) { conn in (try? conn.domain(uuid: uuid)) == nil }
+            guard !gone else { return }  // the VM itself was deleted since
+            try await SnapshotMerger(executor: executor).finish(job)
         case .settleMigration(let uuid, let source, let destination):
             try await executor.run { try MigrationSettler.settle(uuid: uuid, source: source, destination: destination) }
         case .abortJob(let uuid, let uri):

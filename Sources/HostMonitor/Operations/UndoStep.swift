@@ -26,7 +26,13 @@ enum UndoStep: Codable, Sendable, Equatable {
     /// of them and is defined on exactly one (where it runs, else where it was).
     case settleMigration(domainUUID: String, source: String, destination: String)
 
+    /// A snapshot's memory file: removed unless the domain has snapshot `snapshot` by now.
+    case removeFileUnlessSnapshot(path: String, domainUUID: String, uri: String, snapshot: String)
+
     // Steps that cannot be undone are finished instead (roll forward):
+
+    /// A snapshot delete: merging is idempotent, so it is finished (`SnapshotMerger`).
+    case finishSnapshotDelete(domainUUID: String, uri: String, snapshot: String, frozen: [String: String], memoryFile: String?)
 
     /// A wipe: once `vmUUID` is undefined, zero-fill and delete what is left of `paths`.
     case completeWipe(vmUUID: String, uri: String, paths: [String])
@@ -47,6 +53,8 @@ extension UndoStep {
         case .moveBack(let from, let to): "move \(from) back to \(to)"
         case .redefineDomain(_, let uri): "define the VM again on \(uri)"
         case .settleMigration(let uuid, let source, let destination): "leave \(uuid) on one of \(source) and \(destination)"
+        case .removeFileUnlessSnapshot(let path, let uuid, _, let snapshot): "remove \(path) unless \(uuid) has snapshot \(snapshot)"
+        case .finishSnapshotDelete(let uuid, _, let snapshot, _, _): "finish deleting snapshot \(snapshot) of \(uuid)"
         case .completeWipe(_, _, let paths): "zero-fill and delete \(paths.joined(separator: ", "))"
         case .finishedAtStart(let what): what
         }
@@ -55,7 +63,7 @@ extension UndoStep {
     /// Steps that finish their operation rather than undo it.
     var completesOperation: Bool {
         switch self {
-        case .completeWipe, .finishedAtStart: true
+        case .completeWipe, .finishedAtStart, .finishSnapshotDelete: true
         default: false
         }
     }

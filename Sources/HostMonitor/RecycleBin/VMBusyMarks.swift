@@ -4,11 +4,15 @@ import Synchronization
 /// a time each. Shared by the recycle bin and permanent deletion.
 final class VMBusyMarks: Sendable {
     private let busy = Mutex<Set<String>>([])
+    /// What the marks guard, for the refusal.
+    private let work: String
+
+    init(work: String = "delete, restore, purge or destroy") { self.work = work }
 
     /// Marks a VM as taken (a wipe keeps the mark for its whole background operation).
     func claim(_ uuid: String, _ name: String) throws {
         guard busy.withLock({ $0.insert(uuid).inserted }) else {
-            throw APIError.conflict("another delete, restore, purge or destroy of \(name) is under way", hint: "wait for it to finish")
+            throw APIError.conflict("another \(work) of \(name) is under way", hint: "wait for it to finish")
         }
     }
 

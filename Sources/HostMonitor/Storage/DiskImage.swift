@@ -121,6 +121,29 @@ enum DiskImage {
         try check(result.terminationStatus, stderr: result.standardError, what: "copy \(source) to \(destination)")
     }
 
+    /// Makes `path` read through `backing` (nil: stand alone) instead of its
+    /// backing file now, copying in whatever differs so the guest sees the
+    /// same data (qemu-img's safe rebase). The backing pointer changes last,
+    /// so an interrupted rebase leaves `path` as it was, only larger: run
+    /// again, it finishes. `started` gets the child's pid (for the journal).
+    static func rebase(_ path: String, onto backing: String?, backingFormat: String?,
+                       started: @Sendable (Int32) throws -> Void = { _ in },
+                       progress: @Sendable (Double) -> Void = { _ in }) async throws {
+        var args = ["rebase", "-p", "-f", "qcow2", "-b", backing ?? ""]
+        if backing != nil, let backingFormat { args += ["-F", backingFormat] }
+        args.append(path)
+        let result = try await run(.path("/usr/bin/qemu-img"), arguments: Arguments(args),
+                                   input: .none, output: .sequence, error: .string(limit: 65_536)) { execution in
+            try started(execution.processIdentifier.value)
+            var parser = ProgressParser()
+            for try await chunk in execution.standardOutput {
+                let text = chunk.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                if let p = parser.feed(text) { progress(p) }
+            }
+        }
+        try check(result.terminationStatus, stderr: result.standardError, what: "rebase \(path) onto \(backing ?? "nothing")")
+    }
+
     /// Runs qemu-img to completion and returns its standard output.
     private static func qemuImg(_ args: [String]) async throws -> String {
         let result = try await run(.path("/usr/bin/qemu-img"), arguments: Arguments(args),
