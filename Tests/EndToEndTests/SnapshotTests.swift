@@ -42,6 +42,25 @@ struct SnapshotTests {
         }
     }
 
+    /// The image holding disk vda's state at snapshot `snap` (libvirt's record).
+    static func frozenImage(_ s: ProtectionTests.Setup, _ snap: String) throws -> String {
+        let xml = try s.guest.domain.snapshot(named: snap).xml()
+        guard let r = xml.range(of: "<domain ") else { throw TestbedError("no domain in snapshot \(snap)") }
+        return try DomainDefinitionProbe.diskPath(String(xml[r.upperBound...]))
+    }
+
+    /// Whether the ext4 filesystem in `image` (the guest's /data) needs its
+    /// journal replayed: a filesystem frozen for the snapshot does not.
+    static func needsRecovery(_ image: String, _ s: ProtectionTests.Setup) throws -> Bool {
+        let raw = s.dir.path + "/fs-check.raw"
+        defer { try? FileManager.default.removeItem(atPath: raw) }
+        let c = try ProcessRunner.run(["qemu-img", "convert", "-U", "-O", "raw", image, raw])
+        guard c.status == 0 else { throw TestbedError("qemu-img convert \(image): \(c.stderr)") }
+        let d = try ProcessRunner.run(["dumpe2fs", "-h", raw])
+        guard d.stdout.contains("Filesystem features:") else { throw TestbedError("dumpe2fs \(image): \(d.stderr)") }
+        return d.stdout.contains("needs_recovery")
+    }
+
     static func waitForBoot(_ s: ProtectionTests.Setup) async throws {
         try s.guest.waitForShell(timeout: 120)
         try await s.daemon.waitUntil("agent alive in \(s.guest.name)") { try s.daemon.agentStatus(s.guest.name)?.state == .alive }
@@ -57,8 +76,9 @@ struct SnapshotTests {
         let s1 = try Self.ok(s, ["snapshot", "create", name, "s1", "--description", "only a"])
         #expect(try s.daemon.events(vm: name).contains { $0.kind == "snapshot" && $0.message.contains("s1") && $0.message.contains("frozen and thawed") },
                 "quiesced by the guest agent: \(s1)")
-        #expect(try s.guest.run("echo b > /data/b && sync").status == 0,
-                "the filesystem was thawed again: it takes writes")
+        #expect(try Self.needsRecovery(try Self.frozenImage(s, "s1"), s) == false,
+                "the guest's filesystem was frozen: its snapshot image is clean without a journal replay")
+        #expect(try s.guest.run("echo b > /data/b && sync").status == 0, "and thawed again: it takes writes")
 
         let s2 = try Self.ok(s, ["snapshot", "create", name, "s2", "--memory"])
         #expect(s2.state == .succeeded)
@@ -72,6 +92,7 @@ struct SnapshotTests {
         #expect(try Self.files(s) == ["a"])
         #expect(try s.guest.run("echo d > /data/d && sync").status == 0)
         _ = try Self.ok(s, ["snapshot", "create", name, "s3", "--no-quiesce"])
+        #expect(try Self.needsRecovery(try Self.frozenImage(s, "s3"), s), "not frozen: the mounted filesystem's journal needs a replay")
 
         // The memory snapshot: running again at once, where it was, with its files then.
         _ = try Self.ok(s, ["snapshot", "revert", name, "s2"])
@@ -109,7 +130,7 @@ struct SnapshotTests {
         #expect(try Self.files(s) == ["a", "b"])
 
         // Shut off: a snapshot of the disks alone, then reverted after more writes.
-        #expect(try s.daemon.vigil(["vm", "stop", name, "--force"]).status == 0)
+        #expect(try s.daemon.vigil(["vm", "poweroff", name, "--force"]).status == 0)
         _ = try Self.ok(s, ["snapshot", "create", name, "off"])
         #expect(try Self.list(s).first { $0.name == "off" }?.state == "shutoff")
         #expect(try s.daemon.vigil(["vm", "start", name]).status == 0)
@@ -136,18 +157,25 @@ struct SnapshotTests {
     }
 
     @Test func vigildKilledMidMergeFinishesAtRestartWithAConsistentChain() async throws {
-        let s = try await ProtectionTests.protectedGuest()
+        // Merges at 40 MiB/s: the kill lands in the middle of one.
+        let s = try await ProtectionTests.protectedGuest(["--copy-rate-limit", "40"])
         defer { s.remove() }
         let name = s.guest.name
         #expect(try s.guest.run("echo a > /data/a && sync").status == 0)
         _ = try Self.ok(s, ["snapshot", "create", name, "k1"])
         // Enough data above k1 that merging it takes a while.
-        #expect(try s.guest.run("dd if=/dev/urandom of=/data/big bs=1M count=160 2>/dev/null; sync; md5sum /data/big > /data/big.md5", timeout: 120).status == 0)
+        #expect(try s.guest.run("dd if=/dev/urandom of=/data/big bs=1M count=160 2>/dev/null; sync; md5sum /data/big > /data/big.md5; sync", timeout: 120).status == 0)
         _ = try Self.ok(s, ["snapshot", "create", name, "k2"])
         _ = try Self.ok(s, ["snapshot", "create", name, "k3"])
         // Deleting k2 merges its 160 MiB into the running VM's image.
         let started = try Self.operation(try s.daemon.vigil(["snapshot", "delete", name, "k2", "--no-wait", "--json"]))
-        try await Task.sleep(for: .milliseconds(300))
+        try await s.daemon.waitUntil("the merge under way", timeout: 30) {
+            let r = try s.daemon.vigil(["op", "show", started.id, "--json"])
+            let info = try JSONDecoder().decode(OperationInfo.self, from: Data(r.stdout.utf8))
+            guard info.state == .running else { throw TestbedError("the delete ended before the kill: \(info)") }
+            return info.detail?.contains("merging") == true
+        }
+        try await Task.sleep(for: .milliseconds(500))
         s.daemon.kill()
         let again = try DaemonProcess(connect: "qemu:///system", directory: s.dir, extraArguments: ProtectionTests.fastPolicy)
         defer { again.stop() }
@@ -157,6 +185,7 @@ struct SnapshotTests {
         }
         let op = try JSONDecoder().decode(OperationInfo.self, from: Data(try again.vigil(["op", "show", started.id, "--json"]).stdout.utf8))
         #expect(op.state == .succeeded, "finished, not rolled back: \(op)")
+        #expect(op.notes.contains { $0.contains("finished at restart") }, "it was cut short by the kill: \(op)")
         let r = try again.vigil(["snapshot", "list", name, "--json"])
         let names = try JSONDecoder().decode(SnapshotList.self, from: Data(r.stdout.utf8)).snapshots.map(\.name)
         #expect(names == ["k1", "k3"])

@@ -47,7 +47,7 @@ struct Areas: Sendable {
         clones = CloneService(host: host, copier: copier, sharedStorage: SharedStorage(directories: config.sharedStorage))
         operations = OperationService(operations: host.operations)
         events = EventService(host: host, center: center)
-        snapshots = SnapshotService(host: host, center: center)
+        snapshots = SnapshotService(host: host, center: center, rateLimitMiBs: config.copyRateLimitMiBs)
         snapshotPolicies = SnapshotPolicyService(host: host)
         snapshotScheduler = SnapshotScheduler(host: host, snapshots: snapshots, policies: snapshotPolicies)
     }

@@ -57,9 +57,8 @@ struct UndoRunner: Sendable {
                 return (try? dom.snapshot(named: snapshot)) != nil
             }
             if !kept && FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-        case .finishSnapshotDelete(let uuid, let uri, let snapshot, let frozen, let memoryFile):
-            let job = SnapshotMerger.Job(domainUUID: uuid, uri: uri, snapshot: snapshot, frozen: frozen, memoryFile: memoryFile)
-            let gone = try await onHost(uri) { conn in (try? conn.domain(uuid: uuid)) == nil }
+        case .finishSnapshotDelete(let job):
+            let gone = try await onHost(job.uri) { conn in (try? conn.domain(uuid: job.domainUUID)) == nil }
             guard !gone else { return }  // the VM itself was deleted since
             try await SnapshotMerger(executor: executor).finish(job)
         case .settleMigration(let uuid, let source, let destination):

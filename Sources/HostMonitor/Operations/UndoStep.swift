@@ -32,7 +32,7 @@ enum UndoStep: Codable, Sendable, Equatable {
     // Steps that cannot be undone are finished instead (roll forward):
 
     /// A snapshot delete: merging is idempotent, so it is finished (`SnapshotMerger`).
-    case finishSnapshotDelete(domainUUID: String, uri: String, snapshot: String, frozen: [String: String], memoryFile: String?)
+    case finishSnapshotDelete(SnapshotMerger.Job)
 
     /// A wipe: once `vmUUID` is undefined, zero-fill and delete what is left of `paths`.
     case completeWipe(vmUUID: String, uri: String, paths: [String])
@@ -54,7 +54,7 @@ extension UndoStep {
         case .redefineDomain(_, let uri): "define the VM again on \(uri)"
         case .settleMigration(let uuid, let source, let destination): "leave \(uuid) on one of \(source) and \(destination)"
         case .removeFileUnlessSnapshot(let path, let uuid, _, let snapshot): "remove \(path) unless \(uuid) has snapshot \(snapshot)"
-        case .finishSnapshotDelete(let uuid, _, let snapshot, _, _): "finish deleting snapshot \(snapshot) of \(uuid)"
+        case .finishSnapshotDelete(let job): "finish deleting snapshot \(job.snapshot) of \(job.domainUUID)"
         case .completeWipe(_, _, let paths): "zero-fill and delete \(paths.joined(separator: ", "))"
         case .finishedAtStart(let what): what
         }

@@ -10,14 +10,43 @@ import Libvirt
 /// (`UndoStep.finishSnapshotDelete`), recomputing what is left from the files.
 struct SnapshotMerger: Sendable {
     let executor: BlockingExecutor
+    /// Caps a block pull's bandwidth (vigild --copy-rate-limit), so a merge does not starve running VMs' I/O.
+    var rateLimitMiBs: Int? = nil
 
-    struct Job: Sendable {
+    struct Job: Codable, Sendable, Equatable {
         var domainUUID: String
         var uri: String
         var snapshot: String
         /// Target → image holding the disk's state at the snapshot.
         var frozen: [String: String]
         var memoryFile: String?
+        /// The snapshot's parent, which its children get.
+        var parent: String?
+        /// The children's records as they were before the delete, and which
+        /// one was current: libvirt rewrites the children's disks when it
+        /// drops a record, so they are put back (with the new parent).
+        var children: [String: String]
+        var currentChild: String?
+    }
+
+    /// The job for deleting snapshot `name` now (it and its children as libvirt has them).
+    func prepare(_ name: String, domainUUID: String, uri: String) async throws -> Job {
+        let (record, children, current) = try await executor.run { () throws -> (SnapshotRecord, [String: String], String?) in
+            let conn = try Connection(uri: uri)
+            defer { conn.close() }
+            let dom = try conn.domain(uuid: domainUUID)
+            let record = try SnapshotRecord(xml: try dom.snapshot(named: name).xml(secure: true))
+            var out: [String: String] = [:], current: String?
+            for snap in try dom.snapshots() {
+                let xml = try snap.xml(secure: true)
+                guard (try SnapshotRecord(xml: xml)).parent == name else { continue }
+                out[snap.name] = xml
+                if try snap.isCurrent { current = snap.name }
+            }
+            return (record, out, current)
+        }
+        return Job(domainUUID: domainUUID, uri: uri, snapshot: name, frozen: record.frozen.mapValues(\.path),
+                   memoryFile: record.memoryFile, parent: record.parent, children: children, currentChild: current)
     }
 
     /// What the domain's images are now.
@@ -65,8 +94,14 @@ struct SnapshotMerger: Sendable {
         try await executor.run {
             let conn = try Connection(uri: uri)
             defer { conn.close() }
-            guard let dom = try? conn.domain(uuid: uuid), let snap = try? dom.snapshot(named: name) else { return }
-            try snap.delete(.metadataOnly)
+            let dom = try conn.domain(uuid: uuid)
+            if let snap = try? dom.snapshot(named: name) { try snap.delete(.metadataOnly) }
+            // The children as they were, under their new parent (the images they name are unchanged).
+            for (child, xml) in job.children.sorted(by: { $0.key < $1.key }) {
+                guard (try? dom.snapshot(named: child)) != nil else { continue }
+                let flags: Domain.SnapshotCreateFlags = child == job.currentChild ? [.redefine, .current] : [.redefine]
+                _ = try dom.createSnapshot(xml: try SnapshotRecord.reparented(xml, to: job.parent), flags)
+            }
         }
         progress(1, "snapshot \(job.snapshot) deleted")
     }
@@ -77,7 +112,8 @@ struct SnapshotMerger: Sendable {
         let uri = job.uri, uuid = job.domainUUID
         let dom = try await executor.run { () throws -> Domain in try Connection(uri: uri).domain(uuid: uuid) }
         if try await executor.run({ try dom.blockJob(disk: target) }) == nil {
-            try await executor.run { try dom.blockPull(disk: target, base: base) }
+            let bandwidth = UInt(max(rateLimitMiBs ?? 0, 0))
+            try await executor.run { try dom.blockPull(disk: target, base: base, bandwidthMiBs: bandwidth) }
         }
         while try await executor.run({ try dom.blockJob(disk: target) }) != nil {
             try await Task.sleep(for: .milliseconds(100))

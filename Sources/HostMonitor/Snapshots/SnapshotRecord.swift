@@ -78,4 +78,20 @@ struct SnapshotRecord: Sendable, Equatable {
         }
         return out
     }
+
+    /// `xml` (a `<domainsnapshot>`) with `parent` as its parent (nil: a root).
+    static func reparented(_ xml: String, to parent: String?) throws -> String {
+        let doc: XMLDocument
+        do { doc = try XMLText.document(xml) } catch {
+            throw Unreadable(description: "libvirt gave an unreadable snapshot definition: \(error)")
+        }
+        guard let root = doc.rootElement() else { throw Unreadable(description: "an empty snapshot definition") }
+        for old in root.elements(forName: "parent") { old.detach() }
+        if let parent {
+            let p = XMLElement(name: "parent")
+            p.addChild(XMLElement(name: "name", stringValue: parent))
+            root.addChild(p)
+        }
+        return root.xmlString
+    }
 }

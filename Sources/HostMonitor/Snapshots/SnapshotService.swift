@@ -14,10 +14,13 @@ struct SnapshotService: Sendable {
     let center: ProtectionCenter
     /// One snapshot operation per VM at a time.
     let busy = VMBusyMarks(work: "snapshot operation")
+    /// vigild --copy-rate-limit, for merges.
+    let rateLimitMiBs: Int?
 
-    init(host: HostContext, center: ProtectionCenter) {
+    init(host: HostContext, center: ProtectionCenter, rateLimitMiBs: Int?) {
         self.host = host
         self.center = center
+        self.rateLimitMiBs = rateLimitMiBs
     }
 
     /// What libvirt knows of a VM's snapshots.
@@ -195,7 +198,7 @@ struct SnapshotService: Sendable {
         if f.state == .running || f.state == .paused, try await host.executor.run({ try dom.jobProgress().kind }) != .none {
             throw APIError.conflict("\(name) is busy with another job (migration, backup)", hint: "wait for it to finish and try again")
         }
-        let merger = SnapshotMerger(executor: host.executor)
+        let merger = SnapshotMerger(executor: host.executor, rateLimitMiBs: rateLimitMiBs)
         let events = host.events, store = host.store, uri = host.uri, executor = host.executor
         return try await exclusively(dom) {
             try await host.operations.start(kind: "snapshot-delete", target: "\(name) @ \(snapshot)\(subtree ? " and below" : "")",
@@ -203,10 +206,8 @@ struct SnapshotService: Sendable {
                 defer { busy.release(dom.uuid) }
                 for (i, r) in jobs.enumerated() {
                     if r.isExternal {
-                        let job = SnapshotMerger.Job(domainUUID: dom.uuid, uri: uri, snapshot: r.name,
-                                                     frozen: r.frozen.mapValues(\.path), memoryFile: r.memoryFile)
-                        let step = UndoStep.finishSnapshotDelete(domainUUID: dom.uuid, uri: uri, snapshot: r.name,
-                                                                 frozen: job.frozen, memoryFile: job.memoryFile)
+                        let job = try await merger.prepare(r.name, domainUUID: dom.uuid, uri: uri)
+                        let step = UndoStep.finishSnapshotDelete(job)
                         try ctx.willDo(step)
                         let share = 1 / Double(jobs.count)
                         try await merger.finish(job, journal: { try ctx.willDo($0) }, progress: { p, text in
