@@ -202,6 +202,33 @@ struct SnapshotTests {
             if snap == "k3" { #expect(try s.guest.run("md5sum -c /data/big.md5").status == 0) }
         }
         try Self.checkImages(setup)
+        // Destroyed with its disks: the snapshots' images and memory go too.
+        let destroyed = try again.vigil(["vm", "destroy", name, "--delete-disks", "--force"])
+        #expect(destroyed.status == 0, "\(destroyed.stderr)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: s.guest.directory.path).filter { $0.hasSuffix(".qcow2") || $0.hasSuffix(".mem") }
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
+    @Test func memorySnapshotPastItsTimeoutPausesTheVMSoItCompletesThenResumesIt() async throws {
+        // 1 GiB, 300 MiB of it random and rewritten all the time: the live copy takes seconds here.
+        let s = try await ProtectionTests.protectedGuest(guestArguments: ["--memory", "1024"])
+        defer { s.remove() }
+        let name = s.guest.name
+        #expect(try s.guest.run("dd if=/dev/urandom of=/tmp/fill bs=1M count=300 2>/dev/null; echo m > /data/m; sync", timeout: 120).status == 0)
+        try s.guest.trigger("while :; do cat /tmp/fill > /tmp/fill2; done &")
+        try await Task.sleep(for: .seconds(2))
+        let op = try Self.ok(s, ["snapshot", "create", name, "busy", "--memory", "--timeout", "1"])
+        #expect(op.state == .succeeded)
+        let taken = try s.daemon.events(vm: name).first { $0.kind == "snapshot" && $0.message.contains("busy") }
+        #expect(taken?.message.contains("paused at the 1 s timeout") == true, "\(String(describing: taken))")
+        #expect(try s.guest.domain.state().state == .running, "resumed after the snapshot")
+        try s.guest.waitForShell(timeout: 30)
+        // And the snapshot is whole: reverting to it brings the guest back where it was.
+        #expect(try s.guest.run("rm /data/m; sync").status == 0)
+        _ = try Self.ok(s, ["snapshot", "revert", name, "busy"])
+        try s.guest.waitForShell(timeout: 30)
+        #expect(try Self.files(s).contains("m"))
+        try Self.checkImages(s)
     }
 
     @Test func policyEveryFewSecondsKeepsExactlyNAndNeverTouchesHandMadeOnes() async throws {

@@ -42,7 +42,16 @@ enum RecycleBin {
         try requirePersistent(dom)
         let xml = try dom.xml([.inactive])
         let disks = DomainDefinition.diskFiles(in: xml)
-        let deleting = deleteDisks ? disks.filter(\.isOwned).map(\.path) : []
+        var deleting = deleteDisks ? disks.filter(\.isOwned).map(\.path) : []
+        if deleteDisks {
+            // External snapshots keep the VM's earlier images and saved memory: the VM's own files too.
+            for snap in try dom.snapshots() {
+                guard let r = try? SnapshotRecord(xml: try snap.xml()) else { continue }
+                for file in r.frozen.values.map(\.path) + (r.memoryFile.map { [$0] } ?? []) where !deleting.contains(file) {
+                    if FileManager.default.fileExists(atPath: file) { deleting.append(file) }
+                }
+            }
+        }
         try requireUnshared(deleting, usage: usage, doing: "delete the disks of \(dom.name)")
         try requireOff(dom, force: force, doing: "destroy")
         return Destruction(deleting: deleting, kept: disks.map(\.path).filter { !deleting.contains($0) },
