@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <libvirt/libvirt-qemu.h>
 
 /* Swift cannot import the function-like macro VIR_DOMAIN_EVENT_CALLBACK, and
  * virConnectDomainEventRegisterAny takes a generic callback whose real type

@@ -16,3 +16,13 @@ public enum AgentState: String, Codable, Sendable, CaseIterable {
     /// A guest is protected when its agent's heartbeat is being watched.
     public var isProtected: Bool { self == .alive }
 }
+
+/// Which agent in the guest vigild watches.
+public enum GuestAgentKind: String, Codable, Sendable, CaseIterable {
+    /// Vigil's own agent on the `org.vigil.agent.0` channel (heartbeats, crash reports).
+    case vigilAgent = "vigil-agent"
+    /// The distribution's qemu-guest-agent, pinged through libvirt.
+    case qemuGA = "qemu-ga"
+    /// Nothing answers: the guest OS is not watched.
+    case none
+}

@@ -9,12 +9,15 @@ public struct VMSummary: Codable, Sendable, Equatable {
     public var agent: AgentState
     /// From the agent's hello, when one arrived.
     public var agentVersion: String?
+    /// Which agent protects it (nil from an older vigild).
+    public var agentKind: GuestAgentKind?
     public var guestOS: String?
     /// Started with the host (libvirt autostart).
     public var autostart: Bool?
 
     public init(name: String, uuid: String, state: String, stateReason: String, agent: AgentState,
-                agentVersion: String? = nil, guestOS: String? = nil, autostart: Bool? = nil) {
+                agentVersion: String? = nil, guestOS: String? = nil, autostart: Bool? = nil, agentKind: GuestAgentKind? = nil) {
+        self.agentKind = agentKind
         self.autostart = autostart
         self.name = name
         self.uuid = uuid

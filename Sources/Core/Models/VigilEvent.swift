@@ -46,9 +46,13 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     /// Milliseconds since the last heartbeat, when alive or lost.
     public var lastHeartbeatAgeMs: Int?
     public var heartbeatIntervalMs: Int
+    /// Which agent protects it (nil from an older vigild).
+    public var agentKind: GuestAgentKind?
 
     public init(vm: String, uuid: String, state: AgentState, agentVersion: String?, guestOS: String?,
-                kernel: String?, bootID: String?, lastHeartbeatAgeMs: Int?, heartbeatIntervalMs: Int) {
+                kernel: String?, bootID: String?, lastHeartbeatAgeMs: Int?, heartbeatIntervalMs: Int,
+                agentKind: GuestAgentKind? = nil) {
+        self.agentKind = agentKind
         self.vm = vm
         self.uuid = uuid
         self.state = state

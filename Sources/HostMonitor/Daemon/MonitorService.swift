@@ -221,7 +221,25 @@ public final class MonitorService: Service, Sendable {
                 logger.warning("guest failure: \(cause); recovering by \(crashAction.rawValue)", metadata: ["vm.name": "\(name)"])
                 events.record(vmUUID: uuid, vmName: name, kind: "failure", message: "\(cause)",
                               cause: cause.code, action: crashAction.rawValue, outcome: "detected", durationMs: latency)
+                if cause == .panic { recordPanicDetails(uuid: uuid, name: name) }
                 await recover(uuid: uuid, name: name, cause: cause, action: crashAction, conn: conn)
+            }
+        }
+    }
+
+    /// What QEMU reported with a panic (a Windows bugcheck code and its
+    /// parameters), once libvirt has written it to the domain's log; beside
+    /// the recovery, never in its way.
+    private func recordPanicDetails(uuid: String, name: String) {
+        guard config.libvirtURI.hasSuffix(":///system") else { return }
+        let path = "/var/log/libvirt/qemu/\(name).log", events = self.events
+        Task.detached {
+            for _ in 0..<10 {
+                if let details = GuestPanicDetails.fromDomainLog(path) {
+                    events.record(vmUUID: uuid, vmName: name, kind: "guest", message: details.summary)
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(300))
             }
         }
     }
@@ -304,7 +322,8 @@ public final class MonitorService: Service, Sendable {
         let recent = await center.tracked(d.uuid) != nil ? [] : events.recentRecoveries(vmUUID: d.uuid, window: d.policy.windowSeconds).map {
             ContinuousClock.now - .seconds(Date().timeIntervalSince($0))
         }
-        let isNew = await center.track(uuid: d.uuid, name: d.name, policy: d.policy, hasChannel: d.socketPath != nil || d.hasChannel,
+        let isNew = await center.track(uuid: d.uuid, name: d.name, policy: d.policy,
+                                       hasChannel: d.socketPath != nil || d.hasChannel || d.watchesGuestAgent,
                                        recentRecoveries: recent)
         await center.setPolicy(d.uuid, d.policy)
         await center.mutate(d.uuid) {
@@ -314,7 +333,13 @@ public final class MonitorService: Service, Sendable {
         if isNew || adopting {
             await adopt(d, conn: conn)
         }
-        guard let path = d.socketPath, d.state.state == .running || d.state.state == .paused else { return false }
+        guard d.state.state == .running || d.state.state == .paused else { return false }
+        if d.watchesGuestAgent {
+            let ping = GuestAgentPing(uuid: d.uuid, name: d.name, connection: conn, center: center, events: events, logger: logger)
+            await watchers.ensure(uuid: d.uuid, name: d.name, socketPath: GuestAgentPing.channelName) { await ping.run() }
+            return true
+        }
+        guard let path = d.socketPath else { return false }
         await watchers.ensure(uuid: d.uuid, name: d.name, socketPath: path) {
             await self.watch(uuid: d.uuid, name: d.name, socketPath: path)
         }

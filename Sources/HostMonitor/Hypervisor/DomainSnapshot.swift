@@ -10,10 +10,18 @@ struct DomainSnapshot: Sendable {
     var state: DomainStateWithReason
     let socketPath: String?
     let hasChannel: Bool
+    /// A qemu-guest-agent channel (libvirt's), watched when there is no Vigil channel.
+    let hasGuestAgentChannel: Bool
     let policy: ProtectionPolicy
     let hasOwnPolicy: Bool
     let settings: VMSettings
     let autostart: Bool
+
+    /// Watched through qemu-guest-agent pings: no Vigil channel, a qemu-ga one.
+    var watchesGuestAgent: Bool { !hasChannel && socketPath == nil && hasGuestAgentChannel }
+
+    /// Which agent vigild watches in it (before any answer).
+    var watchedAgent: GuestAgentKind { hasChannel || socketPath != nil ? .vigilAgent : (watchesGuestAgent ? .qemuGA : .none) }
 
     init(dom: Domain, defaults: ProtectionPolicy) throws {
         autostart = (try? dom.autostart) ?? false
@@ -23,6 +31,7 @@ struct DomainSnapshot: Sendable {
         let xml = (try? dom.xml()) ?? ""
         socketPath = DomainXML.channelSocketPath(in: xml, channelName: AgentProtocol.channelName)
         hasChannel = DomainXML.hasChannel(in: xml, channelName: AgentProtocol.channelName)
+        hasGuestAgentChannel = DomainXML.hasChannel(in: xml, channelName: GuestAgentPing.channelName)
         let stored = try? dom.metadata(namespaceURI: PolicyMetadata.namespaceURI)
         hasOwnPolicy = stored != nil
         policy = stored.map { PolicyMetadata.parse($0, defaults: defaults) } ?? defaults

@@ -29,9 +29,16 @@ enum DomainXML {
         var additions = ""
         let x86 = out.contains("arch='x86_64'") || out.contains("arch='i686'")
             || out.contains("arch=\"x86_64\"") || out.contains("arch=\"i686\"")
-        if x86 && !out.contains("<panic") {
+        let panics = panicModels(in: out)
+        let hyperV = panics.filter { $0 == "hyperv" }.count
+        if x86 && panics.count == hyperV {
             additions += "<panic model='isa'/>"
             changes.append("added pvpanic device")
+        }
+        // Windows also reports its bugcheck code through Hyper-V's crash registers.
+        if x86 && isWindows(out) && hyperV == 0 {
+            additions += "<panic model='hyperv'/>"
+            changes.append("added Hyper-V crash reporting (Windows bugcheck codes)")
         }
         if !hasChannel(in: out, channelName: AgentProtocol.channelName) {
             additions += "<channel type='unix'><source mode='bind'/>"
@@ -49,6 +56,28 @@ enum DomainXML {
             changes.append("set on_crash to preserve")
         }
         return (out, changes)
+    }
+
+    /// A Windows guest: Hyper-V enlightenments (`<hyperv>` features, what
+    /// virt-install and virt-manager give Windows) or libosinfo naming a
+    /// Microsoft OS.
+    static func isWindows(_ xml: String) -> Bool {
+        xml.contains("<hyperv") || xml.contains("microsoft.com/win")
+    }
+
+    /// The model of each `<panic>` device (nil: libvirt's default).
+    static func panicModels(in xml: String) -> [String?] {
+        var models: [String?] = []
+        var rest = xml[...]
+        while let start = rest.range(of: "<panic") {
+            let tagEnd = rest.range(of: ">", range: start.upperBound..<rest.endIndex)?.upperBound ?? rest.endIndex
+            let tag = rest[start.lowerBound..<tagEnd]
+            if tag.count > 6, [" ", "/", ">"].contains(tag[tag.index(start.lowerBound, offsetBy: 6)]) {
+                models.append(attribute("model", inFirst: "panic", of: tag))
+            }
+            rest = rest[tagEnd...]
+        }
+        return models
     }
 
     /// Paths of the file-backed disks (`<disk type='file'>` sources).

@@ -42,8 +42,8 @@ struct VMService: Sendable {
     private func summary(_ d: DomainSnapshot, _ tracked: ProtectionCenter.Tracked?) -> VMSummary {
         VMSummary(name: d.name, uuid: d.uuid, state: d.state.state.description,
                   stateReason: d.state.reasonName, agent: agentState(d, tracked),
-                  agentVersion: tracked?.hello?.agentVersion, guestOS: tracked?.hello?.os,
-                  autostart: d.autostart)
+                  agentVersion: tracked?.hello?.agentVersion ?? tracked?.guestAgentVersion, guestOS: tracked?.hello?.os,
+                  autostart: d.autostart, agentKind: agentKind(d, tracked))
     }
 
     /// One VM by name or UUID, as `vigil vm list` shows it.
@@ -80,14 +80,29 @@ struct VMService: Sendable {
             let t = await center.tracked(d.uuid)
             let state = agentState(d, t)
             let age = (state == .alive || state == .lost) ? t?.lastHeartbeat.map { Int($0.duration(to: .now).milliseconds) } : nil
-            result.append(AgentStatus(vm: d.name, uuid: d.uuid, state: state, agentVersion: t?.hello?.agentVersion,
+            result.append(AgentStatus(vm: d.name, uuid: d.uuid, state: state, agentVersion: t?.hello?.agentVersion ?? t?.guestAgentVersion,
                                       guestOS: t?.hello?.os, kernel: t?.hello?.kernel, bootID: t?.hello?.bootID,
-                                      lastHeartbeatAgeMs: age, heartbeatIntervalMs: d.policy.heartbeatIntervalMs))
+                                      lastHeartbeatAgeMs: age, heartbeatIntervalMs: d.policy.heartbeatIntervalMs,
+                                      agentKind: agentKind(d, t)))
         }
         return result
     }
 
+    /// Which agent watches the VM now: qemu-ga only once it answered.
+    private func agentKind(_ d: DomainSnapshot, _ tracked: ProtectionCenter.Tracked?) -> GuestAgentKind {
+        switch d.watchedAgent {
+        case .qemuGA: agentState(d, tracked) == .unprotected || agentState(d, tracked) == .stopped ? .none : .qemuGA
+        case let kind: kind
+        }
+    }
+
     private func agentState(_ d: DomainSnapshot, _ tracked: ProtectionCenter.Tracked?) -> AgentState {
+        if d.watchesGuestAgent {
+            guard d.state.state == .running || d.state.state == .paused else { return .stopped }
+            // A qemu-ga that never answered (or left) is no protection, not a failure.
+            let state = tracked?.machine.agent ?? .connecting
+            return state == .alive || state == .lost ? state : .unprotected
+        }
         if !d.hasChannel { return .unprotected }
         if d.state.state != .running && d.state.state != .paused { return .stopped }
         return tracked?.machine.agent ?? .connecting

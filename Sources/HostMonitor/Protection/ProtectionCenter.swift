@@ -14,6 +14,8 @@ public actor ProtectionCenter {
         public var hello: AgentMessage.Hello?
         public var lastSeq: UInt64?
         public var lastHeartbeat: ContinuousClock.Instant?
+        /// qemu-guest-agent's version (`guest-info`), once it answered a ping.
+        public var guestAgentVersion: String?
         /// Messages for the VM's live agent session (e.g. a new welcome).
         var outbox: AsyncStream<AgentMessage>.Continuation?
     }
@@ -113,6 +115,19 @@ public actor ProtectionCenter {
         t.machine.agentHeartbeat(at: now)
         vms[uuid] = t
         return true
+    }
+
+    /// qemu-guest-agent answered a ping: its first answer (or the first
+    /// after it was gone) counts as a hello. Returns whether it was one.
+    func guestAgentAnswered(_ uuid: String, version: String?, at now: ContinuousClock.Instant) -> Bool {
+        guard var t = vms[uuid] else { return false }
+        let hello = t.machine.agent != .alive && t.machine.agent != .lost
+        if hello { t.machine.agentHello(at: now) } else { t.machine.agentHeartbeat(at: now) }
+        if let version { t.guestAgentVersion = version }
+        t.lastHeartbeat = now
+        vms[uuid] = t
+        if hello { changed(uuid) }
+        return hello
     }
 
     func goodbye(_ uuid: String) {

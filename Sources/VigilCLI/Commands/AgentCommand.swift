@@ -16,8 +16,8 @@ struct AgentCommand: AsyncParsableCommand {
             if global.json { return print(response.text) }
             struct Body: Decodable { let agents: [AgentStatus] }
             let agents = try response.decode(Body.self).agents
-            print(Table.render(header: ["VM", "AGENT", "LAST HEARTBEAT", "INTERVAL", "VERSION", "GUEST OS"], rows: agents.map {
-                [$0.vm, $0.state.rawValue, $0.lastHeartbeatAgeMs.map { "\($0) ms ago" } ?? "-",
+            print(Table.render(header: ["VM", "AGENT", "KIND", "LAST HEARTBEAT", "INTERVAL", "VERSION", "GUEST OS"], rows: agents.map {
+                [$0.vm, $0.state.rawValue, ($0.agentKind ?? .none).rawValue, $0.lastHeartbeatAgeMs.map { "\($0) ms ago" } ?? "-",
                  "\(Double($0.heartbeatIntervalMs) / 1000) s", $0.agentVersion ?? "-", $0.guestOS ?? "-"]
             }))
         }

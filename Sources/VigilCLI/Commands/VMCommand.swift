@@ -17,8 +17,9 @@ struct VMCommand: AsyncParsableCommand {
             if global.json { return print(response.text) }
             struct Body: Decodable { let vms: [VMSummary] }
             let vms = try response.decode(Body.self).vms
-            print(Table.render(header: ["NAME", "UUID", "STATE", "AGENT", "PROTECTED"], rows: vms.map {
-                [$0.name, $0.uuid, "\($0.state) (\($0.stateReason))", $0.agent.rawValue, $0.agent.isProtected ? "yes" : "no"]
+            print(Table.render(header: ["NAME", "UUID", "STATE", "AGENT", "PROTECTED BY", "PROTECTED"], rows: vms.map {
+                [$0.name, $0.uuid, "\($0.state) (\($0.stateReason))", $0.agent.rawValue,
+                 ($0.agentKind ?? .none).rawValue + ($0.agentVersion.map { " \($0)" } ?? ""), $0.agent.isProtected ? "yes" : "no"]
             }))
         }
     }
