@@ -51,13 +51,14 @@ struct GuestAgentPing: Sendable {
             case .answered:
                 let version = connected ? nil : await guestInfoVersion(dom)
                 if await center.guestAgentAnswered(uuid, version: version, at: .now) {
+                    events.guestAgentAnswered(vmUUID: uuid, version: version)
                     events.record(vmUUID: uuid, vmName: name, kind: "agent",
                                   message: "qemu-guest-agent\(version.map { " \($0)" } ?? "") answers; protected by a ping every \(intervalMs) ms")
                 }
                 connected = true
             case .notConnected:
-                if connected {
-                    await center.goodbye(uuid)
+                if await center.guestAgentGone(uuid) {
+                    events.markAgent(vmUUID: uuid, alive: false)
                     events.record(vmUUID: uuid, vmName: name, kind: "agent",
                                   message: "qemu-guest-agent left the channel (stopped in the guest): not protected until it answers again")
                 }
@@ -79,7 +80,9 @@ struct GuestAgentPing: Sendable {
             _ = try await OwnThread.run { try dom.guestAgentCommand(#"{"execute":"guest-ping"}"#, timeoutSeconds: timeout) }
             return .answered
         } catch let e as LibvirtError {
-            return Self.outcome(of: e)
+            let outcome = Self.outcome(of: e)
+            logger.debug("qemu-guest-agent ping: \(outcome)", metadata: ["vm.name": "\(name)", "error": "\(e)"])
+            return outcome
         } catch {
             return .unknown
         }

@@ -33,6 +33,15 @@ public struct EventLog: Sendable {
         return message
     }
 
+    /// qemu-guest-agent answered its first ping: remembered like a hello, so
+    /// a vigild restarted while the guest hangs still measures its silence.
+    func guestAgentAnswered(vmUUID: String, version: String?) {
+        let previous = try? store.agent(vmUUID: vmUUID)
+        let r = AgentRecord(vmUUID: vmUUID, agentVersion: "qemu-ga \(version ?? "?")", guestOS: previous?.guestOS ?? "", kernel: previous?.kernel ?? "",
+                            bootID: previous?.bootID ?? "", lastHello: Date().timeIntervalSince1970, alive: true)
+        do { try store.saveAgent(r) } catch { logger.error("cannot save agent record: \(error)") }
+    }
+
     func markAgent(vmUUID: String, alive: Bool) {
         guard var r = try? store.agent(vmUUID: vmUUID), r.alive != alive else { return }
         r.alive = alive

@@ -130,6 +130,15 @@ public actor ProtectionCenter {
         return hello
     }
 
+    /// qemu-guest-agent is not on its port: gone if it was answering (a
+    /// clean stop), nothing if it never was (booting, rebooted). Returns
+    /// whether it was answering.
+    func guestAgentGone(_ uuid: String) -> Bool {
+        guard let agent = vms[uuid]?.machine.agent, agent == .alive || agent == .lost else { return false }
+        vms[uuid]?.machine.agentGoodbye()
+        return true
+    }
+
     func goodbye(_ uuid: String) {
         vms[uuid]?.machine.agentGoodbye()
     }
