@@ -54,6 +54,10 @@ struct UndoRunner: Sendable {
         case .removeFileUnlessSnapshot(let path, let uuid, let uri, let snapshot):
             let kept = try await onHost(uri) { conn in
                 guard let dom = try? conn.domain(uuid: uuid) else { return false }
+                // A memory snapshot libvirt still writes (its vigild was killed) is decided when it ends.
+                for _ in 0..<6000 where (try? dom.isActive) == true && (try? dom.jobProgress().kind) != Domain.JobKind.none {
+                    usleep(100_000)
+                }
                 return (try? dom.snapshot(named: snapshot)) != nil
             }
             if !kept && FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
