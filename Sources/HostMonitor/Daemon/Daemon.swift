@@ -7,10 +7,15 @@ import ServiceLifecycle
 public struct Daemon: Sendable {
     public let config: DaemonConfig
     public let logger: Logger
+    /// Where the settings came from, for reloads on SIGHUP (nil: none).
+    let source: ConfigSource?
+    let live: LiveSettings
 
-    public init(config: DaemonConfig, logger: Logger) {
+    public init(config: DaemonConfig, logger: Logger, source: ConfigSource? = nil, live: LiveSettings? = nil) {
         self.config = config
         self.logger = logger
+        self.source = source
+        self.live = live ?? LiveSettings(config)
     }
 
     public func run() async throws {
@@ -36,8 +41,11 @@ public struct Daemon: Sendable {
             }
             await recycleBin.finishSteps(conn)
         }
-        let retention = EventRetention(store: store, logger: logger, maxAgeDays: config.eventRetentionDays,
-                                       maxCount: config.eventMaxCount)
+        let live = self.live
+        let retention = EventRetention(store: store, logger: logger) {
+            let v = live.current
+            return (v.eventRetentionDays, v.eventMaxCount)
+        }
         try Self.prepareSocket(config.socketPath)
         let app = Application(
             router: APIRoutes.router(areas),
@@ -48,9 +56,13 @@ public struct Daemon: Sendable {
             },
             logger: logger
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: monitor), .init(service: recycleBin), .init(service: retention), .init(service: app)]
+        if let source {
+            services.append(.init(service: ConfigReloader(source: source, live: live, events: events, logger: logger)))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: monitor), .init(service: recycleBin), .init(service: retention),
-                                            .init(service: app)],
+            configuration: .init(services: services,
                                  gracefulShutdownSignals: [.sigterm, .sigint],
                                  logger: logger))
         logger.info("vigild starting", metadata: ["libvirt.uri": "\(config.libvirtURI)",
