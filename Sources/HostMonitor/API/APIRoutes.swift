@@ -5,8 +5,11 @@ import Libvirt
 /// The HTTP+JSON API (documented in docs/api.md): the shared error
 /// translation, then each area's routes, which live beside the area.
 enum APIRoutes {
-    static func router(_ areas: Areas) -> Router<BasicRequestContext> {
+    /// `front` adds the middleware that sees each request first (metrics,
+    /// and on the TCP listener authentication).
+    static func router(_ areas: Areas, front: (Router<BasicRequestContext>) -> Void = { _ in }) -> Router<BasicRequestContext> {
         let router = Router()
+        front(router)
         router.add(middleware: ErrorTranslation())
         VMRoutes.add(to: router, areas.vms, areas.lifecycle)
         PolicyRoutes.add(to: router, areas.policies)

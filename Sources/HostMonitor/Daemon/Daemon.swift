@@ -47,8 +47,9 @@ public struct Daemon: Sendable {
             return (v.eventRetentionDays, v.eventMaxCount)
         }
         try Self.prepareSocket(config.socketPath)
+        let apiMetrics = APIMetrics()
         let app = Application(
-            router: APIRoutes.router(areas),
+            router: APIRoutes.router(areas) { $0.add(middleware: APIMetricsMiddleware(metrics: apiMetrics)) },
             configuration: .init(address: .unixDomainSocket(path: config.socketPath), serverName: "vigild"),
             onServerRunning: { _ in
                 // Only root and the vigil group may talk to vigild.
@@ -58,6 +59,11 @@ public struct Daemon: Sendable {
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: monitor), .init(service: recycleBin), .init(service: retention), .init(service: app)]
+        if let address = config.metricsAddress {
+            let collector = MetricsCollector(vms: areas.vms, operations: operations, store: store,
+                                             offsets: areas.time.offsets, api: apiMetrics)
+            services.append(.init(service: MetricsService(address: address, collector: collector, logger: logger)))
+        }
         if let source {
             services.append(.init(service: ConfigReloader(source: source, live: live, events: events, logger: logger)))
         }
