@@ -24,6 +24,7 @@ enum APIRoutes {
         TemplateRoutes.add(to: router, areas.templates)
         UpgradeRoutes.add(to: router, areas.upgrades)
         EventRoutes.add(to: router, areas.events)
+        TokenRoutes.add(to: router, areas.tokens)
         return router
     }
 }

@@ -19,6 +19,7 @@ struct Areas: Sendable {
     let maintenance: HostMaintenance
     let operations: OperationService
     let events: EventService
+    let tokens: TokenService
 
     init(config: DaemonConfig, host: HostContext, tracking: GuestTracking, requests: AgentRequests,
          cache: DomainCache, repository: AgentRepository) {
@@ -44,5 +45,6 @@ struct Areas: Sendable {
         clones = CloneService(host: host, copier: copier, sharedStorage: SharedStorage(directories: config.sharedStorage))
         operations = OperationService(operations: host.operations)
         events = EventService(host: host, center: center)
+        tokens = TokenService(store: host.store, events: host.events)
     }
 }

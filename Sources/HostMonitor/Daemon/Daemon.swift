@@ -64,6 +64,13 @@ public struct Daemon: Sendable {
                                              offsets: areas.time.offsets, api: apiMetrics)
             services.append(.init(service: MetricsService(address: address, collector: collector, logger: logger)))
         }
+        if let remote = config.remoteAPI {
+            let router = APIRoutes.router(areas) {
+                $0.add(middleware: APIMetricsMiddleware(metrics: apiMetrics))
+                $0.add(middleware: AuthMiddleware(tokens: areas.tokens, logger: logger))
+            }
+            services.append(.init(service: try RemoteAPIServer(config: remote, router: router, logger: logger)))
+        }
         if let source {
             services.append(.init(service: ConfigReloader(source: source, live: live, events: events, logger: logger)))
         }

@@ -54,6 +54,7 @@ public final class StateStore: Sendable {
         registerOperationMigrations(&m)
         m.registerMigration("v3-recycle-bin", migrate: RecycleRecord.migrate)
         m.registerMigration("v4-migrations", migrate: MigrationRecord.migrate)
+        m.registerMigration("v5-api-tokens", migrate: APITokenRecord.migrate)
         return m
     }
 
