@@ -116,7 +116,8 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent", "AgentWire"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
-        .testTarget(name: "HostMonitorTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),
+        .testTarget(name: "HostMonitorTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport",
+                                                          .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "FuzzTests", dependencies: ["TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),
     ]

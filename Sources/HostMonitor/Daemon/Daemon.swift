@@ -19,18 +19,9 @@ public struct Daemon: Sendable {
     }
 
     public func run() async throws {
-        let store = try StateStore(directory: config.stateDirectory)
-        let executor = BlockingExecutor()
-        let events = EventLog(store: store, logger: logger)
-        let operations = OperationCenter(store: store, events: events, logger: logger,
-                                         undo: UndoRunner(executor: executor).perform)
-        let host = HostContext(libvirt: ConnectionProvider(uri: config.libvirtURI), executor: executor, events: events,
-                               operations: operations, store: store, logger: logger)
-        let tracking = GuestTracking(center: ProtectionCenter(), watchers: WatcherSet())
-        let requests = AgentRequests()
-        let repository = try AgentRepository(stateDirectory: config.stateDirectory, trustKeyFiles: config.agentTrustKeyFiles)
-        let cache = DomainCache()
-        let areas = Areas(config: config, host: host, tracking: tracking, requests: requests, cache: cache, repository: repository)
+        let core = try DaemonCore(config: config, logger: logger)
+        let store = core.store, executor = core.executor, events = core.events, operations = core.operations
+        let host = core.host, tracking = core.tracking, requests = core.requests, cache = core.cache, areas = core.areas
         let recycleBin = areas.recycleBin, migrations = areas.migrations
         let monitor = MonitorService(config: config, host: host, tracking: tracking, requests: requests,
                                      cache: cache, time: areas.time, upgrades: areas.upgrades) { conn, first in
