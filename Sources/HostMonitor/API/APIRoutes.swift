@@ -44,6 +44,12 @@ struct ErrorTranslation<Context: RequestContext>: RouterMiddleware {
             if error.code == .noDomain {
                 throw APIError.notFound(error.description, hint: "list VMs with 'vigil vm list'")
             }
+            // What this host's hypervisor cannot do, or not in the VM's state:
+            // a request that does not fit, not a fault of vigild or libvirtd.
+            if [.noSupport, .operationUnsupported, .operationInvalid].contains(error.code) {
+                throw APIError.conflict(error.description,
+                                        hint: "this host's hypervisor cannot do that now; see 'vigil vm hardware VM' and the VM's state, or use --next-boot")
+            }
             throw APIError(.badGateway, error.description, hint: "check libvirtd's log for details")
         } catch {
             throw APIError(.internalServerError, "\(error)", hint: "see vigild's log")
