@@ -20,8 +20,19 @@ extension Connection {
     public func domain(nameOrUUID: String) throws(LibvirtError) -> Domain {
         do {
             return try domain(named: nameOrUUID)
-        } catch where error.code == .noDomain && nameOrUUID.utf8.count == 36 {
+        } catch where error.code == .noDomain && Self.looksLikeUUID(nameOrUUID) {
             return try domain(uuid: nameOrUUID)
+        }
+    }
+
+    /// `8-4-4-4-12` hex digits: anything else is only a name (libvirt would
+    /// answer "Invalid UUID", an internal error, instead of "no domain").
+    static func looksLikeUUID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return false }
+        return bytes.enumerated().allSatisfy { i, b in
+            [8, 13, 18, 23].contains(i) ? b == UInt8(ascii: "-")
+                : (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(b | 0x20)
         }
     }
 

@@ -6,15 +6,20 @@ public final class DaemonProcess: @unchecked Sendable {
     public let socketPath: String
     public let stateDirectory: String
     public let logPath: String
+    /// vigild's config file (`--config`): empty unless the test gives one,
+    /// so a host's /etc/vigil/vigild.yaml never reaches a test's vigild.
+    public let configPath: String
 
     /// Starts vigild and waits until its API answers.
     public init(connect uri: String, directory: TemporaryDirectory, extraArguments: [String] = [],
-                namespaceCommand: [String] = [], waitForLibvirt: Bool = true) throws {
+                namespaceCommand: [String] = [], waitForLibvirt: Bool = true, configYAML: String = "") throws {
         socketPath = directory.path + "/api.sock"
         stateDirectory = directory.path + "/state"
         logPath = directory.path + "/vigild.log"
+        configPath = directory.path + "/vigild.yaml"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let args = [BuiltProducts.path("vigild"), "--connect", uri, "--state-dir", stateDirectory,
+        try configYAML.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let args = [BuiltProducts.path("vigild"), "--config", configPath, "--connect", uri, "--state-dir", stateDirectory,
                     "--socket", socketPath] + extraArguments
         let full = namespaceCommand + args
         process = try ChildProcess(full, logPath: logPath)
@@ -45,6 +50,9 @@ public final class DaemonProcess: @unchecked Sendable {
     /// Sends SIGTERM and returns the exit status.
     @discardableResult
     public func stop() -> Int32 { process.stop(SIGTERM) }
+
+    /// SIGHUP: vigild reads its config file again.
+    public func reload() { Foundation.kill(process.pid, SIGHUP) }
 
     /// SIGKILL: an abrupt death, as after a crash.
     public func kill() { process.stop(SIGKILL) }

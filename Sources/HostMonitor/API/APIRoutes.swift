@@ -5,8 +5,11 @@ import Libvirt
 /// The HTTP+JSON API (documented in docs/api.md): the shared error
 /// translation, then each area's routes, which live beside the area.
 enum APIRoutes {
-    static func router(_ areas: Areas) -> Router<BasicRequestContext> {
+    /// `front` adds the middleware that sees each request first (metrics,
+    /// and on the TCP listener authentication).
+    static func router(_ areas: Areas, front: (Router<BasicRequestContext>) -> Void = { _ in }) -> Router<BasicRequestContext> {
         let router = Router()
+        front(router)
         router.add(middleware: ErrorTranslation())
         VMRoutes.add(to: router, areas.vms, areas.lifecycle)
         PolicyRoutes.add(to: router, areas.policies)
@@ -22,6 +25,7 @@ enum APIRoutes {
         UpgradeRoutes.add(to: router, areas.upgrades)
         EventRoutes.add(to: router, areas.events)
         SnapshotRoutes.add(to: router, areas.snapshots, areas.snapshotPolicies, operations: areas.operations)
+        TokenRoutes.add(to: router, areas.tokens)
         return router
     }
 }
@@ -40,6 +44,12 @@ struct ErrorTranslation<Context: RequestContext>: RouterMiddleware {
         } catch let error as LibvirtError {
             if error.code == .noDomain {
                 throw APIError.notFound(error.description, hint: "list VMs with 'vigil vm list'")
+            }
+            // What this host's hypervisor cannot do, or not in the VM's state:
+            // a request that does not fit, not a fault of vigild or libvirtd.
+            if [.noSupport, .operationUnsupported, .operationInvalid].contains(error.code) {
+                throw APIError.conflict(error.description,
+                                        hint: "this host's hypervisor cannot do that now; see 'vigil vm hardware VM' and the VM's state, or use --next-boot")
             }
             throw APIError(.badGateway, error.description, hint: "check libvirtd's log for details")
         } catch {

@@ -22,6 +22,7 @@ struct Areas: Sendable {
     let snapshots: SnapshotService
     let snapshotPolicies: SnapshotPolicyService
     let snapshotScheduler: SnapshotScheduler
+    let tokens: TokenService
 
     init(config: DaemonConfig, host: HostContext, tracking: GuestTracking, requests: AgentRequests,
          cache: DomainCache, repository: AgentRepository) {
@@ -50,5 +51,6 @@ struct Areas: Sendable {
         snapshots = SnapshotService(host: host, center: center, rateLimitMiBs: config.copyRateLimitMiBs)
         snapshotPolicies = SnapshotPolicyService(host: host)
         snapshotScheduler = SnapshotScheduler(host: host, snapshots: snapshots, policies: snapshotPolicies)
+        tokens = TokenService(store: host.store, events: host.events)
     }
 }

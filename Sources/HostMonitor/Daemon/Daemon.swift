@@ -7,25 +7,21 @@ import ServiceLifecycle
 public struct Daemon: Sendable {
     public let config: DaemonConfig
     public let logger: Logger
+    /// Where the settings came from, for reloads on SIGHUP (nil: none).
+    let source: ConfigSource?
+    let live: LiveSettings
 
-    public init(config: DaemonConfig, logger: Logger) {
+    public init(config: DaemonConfig, logger: Logger, source: ConfigSource? = nil, live: LiveSettings? = nil) {
         self.config = config
         self.logger = logger
+        self.source = source
+        self.live = live ?? LiveSettings(config)
     }
 
     public func run() async throws {
-        let store = try StateStore(directory: config.stateDirectory)
-        let executor = BlockingExecutor()
-        let events = EventLog(store: store, logger: logger)
-        let operations = OperationCenter(store: store, events: events, logger: logger,
-                                         undo: UndoRunner(executor: executor).perform)
-        let host = HostContext(libvirt: ConnectionProvider(uri: config.libvirtURI), executor: executor, events: events,
-                               operations: operations, store: store, logger: logger)
-        let tracking = GuestTracking(center: ProtectionCenter(), watchers: WatcherSet())
-        let requests = AgentRequests()
-        let repository = try AgentRepository(stateDirectory: config.stateDirectory, trustKeyFiles: config.agentTrustKeyFiles)
-        let cache = DomainCache()
-        let areas = Areas(config: config, host: host, tracking: tracking, requests: requests, cache: cache, repository: repository)
+        let core = try DaemonCore(config: config, logger: logger)
+        let store = core.store, executor = core.executor, events = core.events, operations = core.operations
+        let host = core.host, tracking = core.tracking, requests = core.requests, cache = core.cache, areas = core.areas
         let recycleBin = areas.recycleBin, migrations = areas.migrations
         let monitor = MonitorService(config: config, host: host, tracking: tracking, requests: requests,
                                      cache: cache, time: areas.time, upgrades: areas.upgrades) { conn, first in
@@ -36,11 +32,15 @@ public struct Daemon: Sendable {
             }
             await recycleBin.finishSteps(conn)
         }
-        let retention = EventRetention(store: store, logger: logger, maxAgeDays: config.eventRetentionDays,
-                                       maxCount: config.eventMaxCount)
+        let live = self.live
+        let retention = EventRetention(store: store, logger: logger) {
+            let v = live.current
+            return (v.eventRetentionDays, v.eventMaxCount)
+        }
         try Self.prepareSocket(config.socketPath)
+        let apiMetrics = APIMetrics()
         let app = Application(
-            router: APIRoutes.router(areas),
+            router: APIRoutes.router(areas) { $0.add(middleware: APIMetricsMiddleware(metrics: apiMetrics)) },
             configuration: .init(address: .unixDomainSocket(path: config.socketPath), serverName: "vigild"),
             onServerRunning: { _ in
                 // Only root and the vigil group may talk to vigild.
@@ -48,10 +48,26 @@ public struct Daemon: Sendable {
             },
             logger: logger
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: monitor), .init(service: recycleBin), .init(service: retention),
+            .init(service: areas.snapshotScheduler), .init(service: app)]
+        if let address = config.metricsAddress {
+            let collector = MetricsCollector(vms: areas.vms, operations: operations, store: store,
+                                             offsets: areas.time.offsets, api: apiMetrics)
+            services.append(.init(service: MetricsService(address: address, collector: collector, logger: logger)))
+        }
+        if let remote = config.remoteAPI {
+            let router = APIRoutes.router(areas) {
+                $0.add(middleware: APIMetricsMiddleware(metrics: apiMetrics))
+                $0.add(middleware: AuthMiddleware(tokens: areas.tokens, logger: logger))
+            }
+            services.append(.init(service: try RemoteAPIServer(config: remote, router: router, logger: logger)))
+        }
+        if let source {
+            services.append(.init(service: ConfigReloader(source: source, live: live, events: events, logger: logger)))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: monitor), .init(service: recycleBin), .init(service: retention),
-                                            .init(service: areas.snapshotScheduler),
-                                            .init(service: app)],
+            configuration: .init(services: services,
                                  gracefulShutdownSignals: [.sigterm, .sigint],
                                  logger: logger))
         logger.info("vigild starting", metadata: ["libvirt.uri": "\(config.libvirtURI)",

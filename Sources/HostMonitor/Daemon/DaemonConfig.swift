@@ -1,6 +1,8 @@
 import Core
+import Logging
 
-/// vigild's settings, from its command line.
+/// vigild's settings, from its command line and `vigild.yaml`
+/// (`init(settings:)`, in `Config/`).
 public struct DaemonConfig: Sendable {
     public var libvirtURI: String
     public var stateDirectory: String
@@ -40,6 +42,11 @@ public struct DaemonConfig: Sendable {
     public var templateDirectory: String?
     /// Default directory for the disks of VMs deployed from templates.
     public var vmDirectory = "/var/lib/libvirt/images"
+    public var logLevel: Logger.Level = .info
+    /// Where `/metrics` is served (Prometheus text format); nil: not served.
+    public var metricsAddress: ListenAddress?
+    /// The API over TCP with TLS and tokens; nil: the unix socket only.
+    public var remoteAPI: RemoteAPIConfig?
 
     /// `templateDirectory`, or `templates` under the state directory.
     public var templateRoot: String { templateDirectory ?? stateDirectory + "/templates" }

@@ -10,10 +10,22 @@ import ServiceLifecycle
 struct EventRetention: Service {
     let store: StateStore
     let logger: Logger
-    let maxAgeDays: Double
-    let maxCount: Int
+    /// `event-retention-days` and `event-max-count`, changeable by SIGHUP.
+    let limits: @Sendable () -> (maxAgeDays: Double, maxCount: Int)
     var interval: Duration = .seconds(3600)
     var batch = 5000
+
+    init(store: StateStore, logger: Logger, limits: @escaping @Sendable () -> (maxAgeDays: Double, maxCount: Int),
+         batch: Int = 5000) {
+        self.store = store
+        self.logger = logger
+        self.limits = limits
+        self.batch = batch
+    }
+
+    init(store: StateStore, logger: Logger, maxAgeDays: Double, maxCount: Int, batch: Int = 5000) {
+        self.init(store: store, logger: logger, limits: { (maxAgeDays, maxCount) }, batch: batch)
+    }
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -33,6 +45,7 @@ struct EventRetention: Service {
 
     /// Deletes what the retention no longer keeps; returns how many.
     func prune(now: Date) async throws -> Int {
+        let (maxAgeDays, maxCount) = limits()
         let cutoff = now.timeIntervalSince1970 - maxAgeDays * 86_400
         var removed = 0
         while true {

@@ -27,12 +27,15 @@ struct SnapshotPolicyService: Sendable {
         return saved
     }
 
-    func delete(_ name: String) throws {
-        guard try host.store.deleteSnapshotPolicy(name) else {
+    /// Returns the deleted policy.
+    func delete(_ name: String) throws -> SnapshotPolicy {
+        guard let policy = try host.store.snapshotPolicies().first(where: { $0.name == name }),
+              try host.store.deleteSnapshotPolicy(name) else {
             throw APIError.notFound("no snapshot policy named '\(name)'", hint: "list them with 'vigil snapshot policy list'")
         }
         host.events.record(kind: "snapshot", message: "snapshot policy \(name) deleted (its snapshots stay)")
         changes.signal()
+        return policy
     }
 }
 

@@ -42,7 +42,6 @@ enum SnapshotRoutes {
         }
         router.delete("/v1/snapshot-policies/:policy") { _, context in
             try policies.delete(try context.parameters.decoded("policy"))
-            return HTTPResponse.Status.noContent
         }
     }
 }

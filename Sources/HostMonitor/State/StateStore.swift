@@ -54,7 +54,8 @@ public final class StateStore: Sendable {
         registerOperationMigrations(&m)
         m.registerMigration("v3-recycle-bin", migrate: RecycleRecord.migrate)
         m.registerMigration("v4-migrations", migrate: MigrationRecord.migrate)
-        m.registerMigration("v5-snapshots", migrate: SnapshotPolicyRow.migrate)
+        m.registerMigration("v5-api-tokens", migrate: APITokenRecord.migrate)
+        m.registerMigration("v6-snapshots", migrate: SnapshotPolicyRow.migrate)
         return m
     }
 

@@ -11,6 +11,7 @@ struct TimeKeeper: Sendable {
     let logger: Logger
     /// Shared by every TimeKeeper of a vigild (see `ClockSyncGate`).
     let gate: ClockSyncGate
+    let offsets: ClockOffsets
     static let probes = 5
 
     struct NoAnswer: Error, CustomStringConvertible {
@@ -33,6 +34,7 @@ struct TimeKeeper: Sendable {
             samples.append(ClockSample(t1: r.t1, t2: r.t2, t3: r.t3, t4: reply.receivedAtNs))
         }
         guard let best = ClockSample.best(samples) else { throw NoAnswer() }
+        offsets.record(uuid, seconds: Double(best.offsetNs) / 1e9)
         return best
     }
 

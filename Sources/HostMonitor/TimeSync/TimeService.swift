@@ -9,15 +9,21 @@ struct TimeService: Sendable {
     let requests: AgentRequests
     /// Shared by every sync of this vigild (see `ClockSyncGate`).
     let gate: ClockSyncGate
+    /// The last offset measured per VM (for `/metrics`).
+    let offsets: ClockOffsets
 
-    init(host: HostContext, center: ProtectionCenter, requests: AgentRequests, gate: ClockSyncGate = ClockSyncGate()) {
+    init(host: HostContext, center: ProtectionCenter, requests: AgentRequests, gate: ClockSyncGate = ClockSyncGate(),
+         offsets: ClockOffsets = ClockOffsets()) {
         self.host = host
         self.center = center
         self.requests = requests
         self.gate = gate
+        self.offsets = offsets
     }
 
-    var keeper: TimeKeeper { TimeKeeper(center: center, requests: requests, events: host.events, logger: host.logger, gate: gate) }
+    var keeper: TimeKeeper {
+        TimeKeeper(center: center, requests: requests, events: host.events, logger: host.logger, gate: gate, offsets: offsets)
+    }
 
     /// Measures the guest's clock offset now.
     func status(vm: String) async throws -> TimeStatus {

@@ -4,10 +4,20 @@ import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
-/// A small HTTP/1.1 client for vigild's unix-socket API.
+/// A small HTTP/1.1 client for vigild's API: the unix socket, or the TCP
+/// listener over TLS with a bearer token (`--url`).
 struct APIClient {
-    let socketPath: String
+    enum Target {
+        case socket(String)
+        case remote(RemoteTarget)
+    }
+
+    let target: Target
+
+    init(socketPath: String) { target = .socket(socketPath) }
+    init(remote: RemoteTarget) { target = .remote(remote) }
 
     struct Response {
         let status: Int
@@ -29,26 +39,24 @@ struct APIClient {
     }
 
     func send(method: HTTPMethod, path: String, body: [UInt8]?) async throws -> Response {
-        guard FileManager.default.fileExists(atPath: socketPath) else {
-            throw CLIError("vigild is not running: no API socket at \(socketPath)",
-                           hint: "start vigild, or pass --socket with the path vigild was started with")
-        }
-        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        let channel = try await connect()
         do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connect(unixDomainSocketPath: socketPath) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
-                    }
-                }
+            return try await exchange(channel, method: method, path: path, body: body)
+        } catch let error as CLIError {
+            throw error
         } catch {
-            throw CLIError("cannot connect to vigild at \(socketPath): \(error)",
-                           hint: "check that vigild is running (a stale socket file remains after a crash) and that you may access the socket")
+            guard case .remote(let r) = target else { throw error }
+            throw CLIError("TLS with vigild at \(r.url) failed: \(error)",
+                           hint: "pass --ca-file with the CA that signed vigild's certificate (tls-cert), and check the host name in it")
         }
-        return try await channel.executeThenClose { inbound, outbound in
+    }
+
+    private func exchange(_ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, method: HTTPMethod,
+                          path: String, body: [UInt8]?) async throws -> Response {
+        try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-            head.headers.add(name: "Host", value: "vigild")
+            head.headers.add(name: "Host", value: host)
+            if case .remote(let r) = target, let token = r.token { head.headers.add(name: "Authorization", value: "Bearer \(token)") }
             head.headers.add(name: "Connection", value: "close")
             if let body {
                 head.headers.add(name: "Content-Type", value: "application/json")
@@ -76,6 +84,52 @@ struct APIClient {
                 }
             }
             throw CLIError("vigild closed the connection before answering", hint: "see vigild's log")
+        }
+    }
+}
+
+extension APIClient {
+    var host: String {
+        switch target {
+        case .socket: "vigild"
+        case .remote(let r): r.hostHeader
+        }
+    }
+
+    func connect() async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        switch target {
+        case .socket(let socketPath):
+            guard FileManager.default.fileExists(atPath: socketPath) else {
+                throw CLIError("vigild is not running: no API socket at \(socketPath)",
+                               hint: "start vigild, or pass --socket with the path vigild was started with")
+            }
+            do {
+                return try await bootstrap.connect(unixDomainSocketPath: socketPath) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+                    }
+                }
+            } catch {
+                throw CLIError("cannot connect to vigild at \(socketPath): \(error)",
+                               hint: "check that vigild is running (a stale socket file remains after a crash) and that you may access the socket")
+            }
+        case .remote(let r):
+            let context = try r.sslContext()
+            do {
+                return try await bootstrap.connect(host: r.host, port: r.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let tls = try NIOSSLClientHandler(context: context, serverHostname: r.serverHostname)
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+                    }
+                }
+            } catch {
+                throw CLIError("cannot connect to vigild at \(r.url): \(error)",
+                               hint: "check the address, that vigild runs with --api-address there, and --ca-file for its certificate")
+            }
         }
     }
 }

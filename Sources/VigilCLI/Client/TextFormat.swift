@@ -14,6 +14,18 @@ enum TextFormat {
     }
 
     /// Local time as "yyyy-MM-dd HH:mm:ss" (and ".SSS" with `millis`).
+    /// `30s`, `10m`, `2h`, `1d` in seconds; nil for anything else.
+    static func durationSeconds(_ text: String) -> Double? {
+        guard let unit = text.last, let n = Double(text.dropLast()), n >= 0 else { return nil }
+        return switch unit {
+        case "s": n
+        case "m": n * 60
+        case "h": n * 3600
+        case "d": n * 86400
+        default: nil
+        }
+    }
+
     static func localTime(_ seconds: Double, millis: Bool = false) -> String {
         var t = time_t(seconds.rounded(.down))
         var parts = tm()

@@ -22,16 +22,7 @@ struct EventsCommand: AsyncParsableCommand {
     }
 
     static func parseSince(_ text: String, now: Date = Date()) -> Date? {
-        if let unit = text.last, let n = Double(text.dropLast()), n >= 0 {
-            let scale: Double? = switch unit {
-            case "s": 1
-            case "m": 60
-            case "h": 3600
-            case "d": 86400
-            default: nil
-            }
-            if let scale { return now.addingTimeInterval(-n * scale) }
-        }
+        if let seconds = TextFormat.durationSeconds(text) { return now.addingTimeInterval(-seconds) }
         return try? Date(text, strategy: .iso8601)
     }
 

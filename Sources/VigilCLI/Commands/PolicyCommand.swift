@@ -33,7 +33,7 @@ struct PolicyCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let client = global.client
+            let client = try global.client
             let current = try await client.get("/v1/vms/\(vm.percentEscaped)/policy").decode(PolicyDocument.self)
             var p = current.policy
             if let onCrash { p.onCrash = onCrash }
