@@ -128,4 +128,17 @@ struct GuestAgentOnlyTests {
                 && s.daemon.agentStatus(name)?.state == .alive
         }
     }
+
+    @Test func vigilChannelWithoutVigilAgentFallsBackToQemuGA() async throws {
+        // The Vigil channel is there, but vigil-agent looks for another port: qemu-ga must protect the guest.
+        let s = try await Self.setup(["--qga", "--agent-args", "--channel org.example.none.0"])
+        defer { s.remove() }
+        let status = try #require(try s.daemon.agentStatus(s.guest.name))
+        #expect(status.agentKind == .qemuGA && status.state == .alive, "\(status)")
+        let pid = try Self.qgaPid(s)
+        #expect(try s.guest.run("kill -STOP \(pid)").status == 0)
+        try await s.daemon.waitUntil("hang detected through qemu-ga", timeout: 30) {
+            try Self.failures(s).contains { $0.cause == "heartbeat-loss" }
+        }
+    }
 }

@@ -20,6 +20,9 @@ struct GuestAgentPing: Sendable {
     let center: ProtectionCenter
     let events: EventLog
     let logger: Logger
+    /// The VM also has a Vigil channel: ping only while vigil-agent has not
+    /// said hello (not installed, or not started), so qemu-ga protects it.
+    var onlyWithoutVigilAgent = false
 
     /// What one ping found.
     enum Outcome: Equatable, Sendable {
@@ -42,7 +45,13 @@ struct GuestAgentPing: Sendable {
         guard let dom = try? await OwnThread.run({ [connection, uuid] in try connection.domain(uuid: uuid) }) else { return }
         var connected = false
         while !Task.isCancelled {
-            let policy = await center.tracked(uuid)?.machine.policy
+            let tracked = await center.tracked(uuid)
+            let policy = tracked?.machine.policy
+            if onlyWithoutVigilAgent, tracked?.hello != nil {
+                // vigil-agent watches it; look again later (it may be removed).
+                try? await Task.sleep(for: .seconds(5))
+                continue
+            }
             let intervalMs = policy?.heartbeatIntervalMs ?? 1000
             let began = ContinuousClock.now
             // Longer than the window makes no difference; shorter than a second libvirt cannot do.

@@ -340,6 +340,11 @@ public final class MonitorService: Service, Sendable {
             return true
         }
         guard let path = d.socketPath else { return false }
+        if d.guestAgentFallback {
+            let ping = GuestAgentPing(uuid: d.uuid, name: d.name, connection: conn, center: center, events: events, logger: logger,
+                                      onlyWithoutVigilAgent: true)
+            await watchers.ensure(uuid: d.uuid, name: d.name, socketPath: GuestAgentPing.channelName) { await ping.run() }
+        }
         await watchers.ensure(uuid: d.uuid, name: d.name, socketPath: path) {
             await self.watch(uuid: d.uuid, name: d.name, socketPath: path)
         }

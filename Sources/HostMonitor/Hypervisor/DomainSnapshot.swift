@@ -20,6 +20,9 @@ struct DomainSnapshot: Sendable {
     /// Watched through qemu-guest-agent pings: no Vigil channel, a qemu-ga one.
     var watchesGuestAgent: Bool { !hasChannel && socketPath == nil && hasGuestAgentChannel }
 
+    /// Both channels: qemu-ga is pinged while vigil-agent has not said hello.
+    var guestAgentFallback: Bool { (hasChannel || socketPath != nil) && hasGuestAgentChannel }
+
     /// Which agent vigild watches in it (before any answer).
     var watchedAgent: GuestAgentKind { hasChannel || socketPath != nil ? .vigilAgent : (watchesGuestAgent ? .qemuGA : .none) }
 

@@ -91,8 +91,10 @@ struct VMService: Sendable {
     /// Which agent watches the VM now: qemu-ga only once it answered.
     private func agentKind(_ d: DomainSnapshot, _ tracked: ProtectionCenter.Tracked?) -> GuestAgentKind {
         switch d.watchedAgent {
-        case .qemuGA: agentState(d, tracked) == .unprotected || agentState(d, tracked) == .stopped ? .none : .qemuGA
-        case let kind: kind
+        case .qemuGA: return agentState(d, tracked) == .unprotected || agentState(d, tracked) == .stopped ? .none : .qemuGA
+        case .vigilAgent where d.guestAgentFallback && tracked?.hello == nil && tracked?.guestAgentVersion != nil:
+            return .qemuGA
+        case let kind: return kind
         }
     }
 
