@@ -1,4 +1,6 @@
-import Foundation
+// FoundationEssentials only: Core is linked into the CLI and vigil-agent-verify,
+// which must not load ICU (full Foundation) for a calendar.
+import FoundationEssentials
 
 /// When a recurring job runs (snapshot and backup policies): every fixed
 /// interval, daily at a time, or weekly on some days at a time. Times of day
@@ -57,7 +59,8 @@ public enum Schedule: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 
     public var description: String {
-        func hhmm(_ m: Int) -> String { String(format: "%02d:%02d", m / 60, m % 60) }
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        func hhmm(_ m: Int) -> String { "\(two(m / 60)):\(two(m % 60))" }
         switch self {
         case .every(let s):
             if s % 86_400 == 0 { return "every \(s / 86_400)d" }
@@ -142,7 +145,9 @@ public struct SnapshotPolicy: Codable, Sendable, Equatable {
 
     public var problems: [String] {
         var p: [String] = []
-        if let n = SnapshotRequest.nameProblem(name) { p.append(n.replacingOccurrences(of: "snapshot name", with: "policy name")) }
+        if SnapshotRequest.nameProblem(name) != nil {
+            p.append("policy name must be 1 to 64 letters, digits, '.', '_' or '-' (not starting with '.' or '-'), got '\(name)'")
+        }
         if vms.isEmpty { p.append("a policy needs at least one VM (--vm NAME)") }
         if !(1...1000).contains(keep) { p.append("keep must be 1 to 1000, got \(keep)") }
         if !(0...99).contains(minFreePercent) { p.append("minimum free space must be 0 to 99 %, got \(minFreePercent)") }

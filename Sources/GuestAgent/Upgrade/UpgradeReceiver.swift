@@ -85,8 +85,7 @@ final class UpgradeReceiver {
             // Out of order or malformed: tell the host where we are.
             return .reply(.upgradeStatus(.init(id: c.id, state: .receiving, offset: cur.size)))
         }
-        let written = data.withUnsafeBytes { write(cur.fd, $0.baseAddress, $0.count) }
-        guard written == data.count else {
+        guard writeAll(cur.fd, data) else {
             let why = "cannot write the staged binary: errno \(errno)"
             abandon(delete: true)
             return .reply(.upgradeStatus(.init(id: c.id, state: .refused, reason: why)))
@@ -131,4 +130,18 @@ final class UpgradeReceiver {
 
 extension String {
     var clippedForLog: String { String(unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.prefix(64).map(Character.init)) }
+}
+
+/// Writes all of `bytes`: a signal (SIGIO from the port, SIGCHLD from the
+/// verifier) can interrupt a write or cut it short, which is no failure.
+private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeBytes { buf -> Int in
+            guard let base = buf.baseAddress else { return -1 }
+            return Glibc.write(fd, base + done, buf.count - done)
+        }
+        if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { return false }
+    }
+    return true
 }

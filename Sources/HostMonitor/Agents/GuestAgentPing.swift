@@ -23,6 +23,9 @@ struct GuestAgentPing: Sendable {
     /// The VM also has a Vigil channel: ping only while vigil-agent has not
     /// said hello (not installed, or not started), so qemu-ga protects it.
     var onlyWithoutVigilAgent = false
+    /// How long vigil-agent has to say hello before qemu-ga stands in for it
+    /// (a booting guest starts both; the Vigil agent, when there, wins).
+    var fallbackGrace: Duration = .seconds(20)
 
     /// What one ping found.
     enum Outcome: Equatable, Sendable {
@@ -44,6 +47,7 @@ struct GuestAgentPing: Sendable {
     func run() async {
         guard let dom = try? await OwnThread.run({ [connection, uuid] in try connection.domain(uuid: uuid) }) else { return }
         var connected = false
+        if onlyWithoutVigilAgent { try? await Task.sleep(for: fallbackGrace) }
         while !Task.isCancelled {
             let tracked = await center.tracked(uuid)
             let policy = tracked?.machine.policy
