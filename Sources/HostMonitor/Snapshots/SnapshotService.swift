@@ -31,6 +31,8 @@ struct SnapshotService: Sendable {
         var current: String?
         var inactiveXML: String
         var liveXML: String?
+        /// A running migration, backup or block job holds the VM.
+        var busyWithJob: Bool
     }
 
     private func facts(_ vm: String) async throws -> Facts {
@@ -45,8 +47,9 @@ struct SnapshotService: Sendable {
             }
             let state = try dom.state().state
             let active = state == .running || state == .paused
+            let busy = active ? try dom.jobProgress().kind != .none : false
             return Facts(domain: dom, state: state, records: records, current: current,
-                         inactiveXML: try dom.xml([.inactive]), liveXML: active ? try dom.xml([]) : nil)
+                         inactiveXML: try dom.xml([.inactive]), liveXML: active ? try dom.xml([]) : nil, busyWithJob: busy)
         }
     }
 
@@ -103,9 +106,7 @@ struct SnapshotService: Sendable {
                 problems.append("\(dir) has \(free >> 20) MiB free; a memory snapshot of \(name) needs up to \(need >> 20) MiB")
             }
         }
-        if running, try await host.executor.run({ try dom.jobProgress().kind }) != .none {
-            problems.append("\(name) is busy with another job (migration, backup)")
-        }
+        if f.busyWithJob { problems.append(Self.busyProblem(name)) }
         guard problems.isEmpty else { throw APIError.conflict(problems.joined(separator: "; "), hint: hint) }
         let plan = SnapshotTaker.Plan(domain: dom, uri: host.uri, request: r, running: running, overlays: overlays,
                                       untouched: untouched, memoryFile: memoryFile,
@@ -134,10 +135,7 @@ struct SnapshotService: Sendable {
         if let m = snap.memoryFile, !FileManager.default.fileExists(atPath: m) {
             throw APIError.conflict("the memory of snapshot \(snapshot) is missing (\(m))", hint: "restore the file, or delete the snapshot")
         }
-        let running = f.state == .running || f.state == .paused
-        if running, try await host.executor.run({ try dom.jobProgress().kind }) != .none {
-            throw APIError.conflict("\(name) is busy with another job (migration, backup)", hint: "wait for it to finish and try again")
-        }
+        try Self.requireNoJob(f)
         let events = host.events
         guard snap.isExternal else {
             return try await exclusively(dom) {
@@ -195,9 +193,7 @@ struct SnapshotService: Sendable {
         let names = subtree ? tree.subtree(snapshot) : [snapshot]
         let byName = Dictionary(f.records.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let jobs = names.compactMap { byName[$0] }
-        if f.state == .running || f.state == .paused, try await host.executor.run({ try dom.jobProgress().kind }) != .none {
-            throw APIError.conflict("\(name) is busy with another job (migration, backup)", hint: "wait for it to finish and try again")
-        }
+        try Self.requireNoJob(f)
         let merger = SnapshotMerger(executor: host.executor, rateLimitMiBs: rateLimitMiBs)
         let events = host.events, store = host.store, uri = host.uri, executor = host.executor
         return try await exclusively(dom) {
@@ -231,6 +227,13 @@ struct SnapshotService: Sendable {
             busy.release(dom.uuid)
             throw error
         }
+    }
+
+    private static func busyProblem(_ name: String) -> String { "\(name) is busy with another job (migration, backup)" }
+
+    private static func requireNoJob(_ f: Facts) throws {
+        guard f.busyWithJob else { return }
+        throw APIError.conflict(busyProblem(f.domain.name), hint: "wait for it to finish and try again")
     }
 
     private func notFound(_ snapshot: String, of vm: String) -> APIError {
