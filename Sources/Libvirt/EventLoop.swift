@@ -13,6 +13,10 @@ public enum EventLoop {
         let result: Result<Void, LibvirtError> = state.withLock { current in
             if let current { return current }
             _ = ErrorReporting.silenced
+            // libvirt's remote driver writes to its sockets with plain
+            // write(): a peer host that dies mid-call would otherwise kill
+            // the whole process with SIGPIPE instead of failing that call.
+            signal(SIGPIPE, SIG_IGN)
             guard virEventRegisterDefaultImpl() == 0 else {
                 let failure = Result<Void, LibvirtError>.failure(.capture("register libvirt event loop"))
                 current = failure

@@ -11,6 +11,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Starts `arguments` (the first is the executable's path) with stdin
     /// from /dev/null and stdout and stderr appended to `logPath`.
     public init(_ arguments: [String], logPath: String) throws {
+        BrokenPipes.ignore()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -124,6 +124,7 @@ public final class BackgroundCommand: @unchecked Sendable {
     /// Starts ARGUMENTS with stdin and stdout/stderr redirected (so that
     /// ProcessRunner does not wait for it).
     public init(_ arguments: [String], output: String = "/dev/null") throws {
+        BrokenPipes.ignore()
         let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         let r = try ProcessRunner.run(["bash", "-c", "setsid \(quoted) </dev/null >>'\(output)' 2>&1 & echo $!"], timeout: 10)
         guard r.status == 0, let pid = Int32(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {

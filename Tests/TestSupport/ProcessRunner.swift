@@ -16,6 +16,7 @@ public enum ProcessRunner {
     @discardableResult
     public static func run(_ arguments: [String], environment: [String: String]? = nil,
                            timeout: TimeInterval = 120) throws -> CommandResult {
+        BrokenPipes.ignore()
         let argv = arguments[0].contains("/") ? arguments : ["/usr/bin/env"] + arguments
         let env = ProcessInfo.processInfo.environment.merging(environment ?? [:]) { $1 }.map { "\($0)=\($1)" }
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
@@ -120,6 +121,7 @@ public struct TemporaryDirectory: Sendable {
     public let path: String
 
     public init(_ prefix: String = "vigil-test") throws {
+        BrokenPipes.ignore()
         // Short paths: unix socket paths must fit in 108 bytes.
         path = "/tmp/\(prefix)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
