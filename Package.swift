@@ -117,7 +117,8 @@ let package = Package(
         .testTarget(name: "GuestAgentTests", dependencies: ["GuestAgent", "AgentWire"]),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"]),
         .testTarget(name: "HostMonitorTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport",
-                                                          .product(name: "Yams", package: "Yams")]),
+                                                          .product(name: "Yams", package: "Yams"),
+                                                          .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "FuzzTests", dependencies: ["TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["HostMonitor", "Core", "Libvirt", "TestSupport"]),
     ]

@@ -44,6 +44,12 @@ public final class Domain: @unchecked Sendable {
 
     public func create() throws(LibvirtError) { try check(virDomainCreate(ptr), "start") }
 
+    /// Starts the domain with its vCPUs paused (nothing in the guest runs:
+    /// how a shut-off VM's disks are backed up through QEMU).
+    public func createPaused() throws(LibvirtError) {
+        try check(virDomainCreateWithFlags(ptr, VIR_DOMAIN_START_PAUSED.rawValue), "start (paused)")
+    }
+
     /// Asks the guest to shut down (ACPI power button by default).
     public func shutdown() throws(LibvirtError) { try check(virDomainShutdown(ptr), "shut down") }
 

@@ -35,6 +35,7 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable, Equatable 
         public static let noStoragePool = Code(rawValue: Int32(VIR_ERR_NO_STORAGE_POOL.rawValue))
         public static let noStorageVolume = Code(rawValue: Int32(VIR_ERR_NO_STORAGE_VOL.rawValue))
         public static let noDomainSnapshot = Code(rawValue: Int32(VIR_ERR_NO_DOMAIN_SNAPSHOT.rawValue))
+        public static let noDomainCheckpoint = Code(rawValue: Int32(VIR_ERR_NO_DOMAIN_CHECKPOINT.rawValue))
     }
 
     /// libvirt's `virErrorDomain`: which part of libvirt raised the error.

@@ -50,6 +50,11 @@ public final class StoragePool: @unchecked Sendable {
         if virStoragePoolUndefine(ptr) < 0 { throw .capture("undefine storage pool '\(name)'") }
     }
 
+    /// The directory a file-backed pool (dir, fs, netfs) keeps its volumes in.
+    public func targetPath() throws(LibvirtError) -> String? {
+        XMLText.firstElement("path", in: try xml())
+    }
+
     public func refresh() throws(LibvirtError) {
         if virStoragePoolRefresh(ptr, 0) < 0 { throw .capture("refresh storage pool '\(name)'") }
     }

@@ -84,6 +84,18 @@ struct Vigild: AsyncParsableCommand {
     @Option(name: .long, help: "Directory of VM templates (default: STATE_DIR/templates); put it on shared storage to share templates across hosts.")
     var templateDir: String?
 
+    @Option(name: .long, help: "Default backup destination: a directory, or ssh://[USER@]HOST[:PORT]/PATH (default: none; each 'vigil backup create' then names one).")
+    var backupDestination: String?
+
+    @Option(name: .long, help: "Scratch directory for backup data on its way to a remote, compressed or rate-limited destination, and for restores from one (default: STATE_DIR/backup-tmp).")
+    var backupTempDir: String?
+
+    @Option(name: .long, help: "SSH private key for ssh:// backup destinations (default: ssh's own, ~/.ssh/id_*). vigild never prompts for a password.")
+    var backupSshIdentity: String?
+
+    @Option(name: .long, help: "known_hosts file for ssh:// backup destinations (default: ssh's own); unknown host keys are refused.")
+    var backupSshKnownHosts: String?
+
     @Option(name: .long, help: "Default directory for the disks of VMs deployed from templates (default: /var/lib/libvirt/images).")
     var vmDir: String?
 
@@ -110,7 +122,9 @@ struct Vigild: AsyncParsableCommand {
         var layer = ConfigLayer()
         let strings: [(String, String?)] = [
             ("connect", connect), ("state-dir", stateDir), ("socket", socket), ("default-on-crash", defaultOnCrash),
-            ("template-dir", templateDir), ("vm-dir", vmDir), ("log-level", logLevel),
+            ("template-dir", templateDir), ("vm-dir", vmDir), ("backup-destination", backupDestination),
+            ("backup-temp-dir", backupTempDir), ("backup-ssh-identity", backupSshIdentity),
+            ("backup-ssh-known-hosts", backupSshKnownHosts), ("log-level", logLevel),
             ("metrics-address", metricsAddress), ("api-address", apiAddress), ("tls-cert", tlsCert),
             ("tls-key", tlsKey), ("tls-client-ca", tlsClientCa)]
         let integers: [(String, Int?)] = [

@@ -69,6 +69,19 @@ import Testing
             }
         }
         #expect(runs == 10)
+        // A daily policy set now (anchored as the service sets it) runs once a day,
+        // at its time; unanchored, its next occurrence would move on with the clock.
+        let schedule = Schedule.daily(minute: 10 * 60 + 5)
+        var d = SnapshotPolicy(name: "d", vms: ["x"], schedule: schedule, keep: 1, lastRun: schedule.firstAnchor(now: now))
+        var daily: [Date] = []
+        for t in stride(from: 0.0, to: 3 * 86_400, by: 60) {
+            let at = now.addingTimeInterval(t)
+            if !SnapshotPolicyPlan.due([d], now: at, calendar: utc).due.isEmpty {
+                daily.append(at)
+                d.lastRun = at.timeIntervalSince1970
+            }
+        }
+        #expect(daily == [date("2026-12-02T10:05:00Z"), date("2026-12-03T10:05:00Z"), date("2026-12-04T10:05:00Z")])
     }
 
     @Test func pruneKeepsTheNewestOfWhatThePolicyMade() {

@@ -65,7 +65,7 @@ public final class TestGuest: @unchecked Sendable {
         let live = domain.connection.isAlive ? domain
             : (try? Connection(uri: domain.connection.uri).domain(uuid: domain.uuid))
         try? live?.destroy()
-        try? live?.undefine([.managedSave, .snapshotsMetadata])
+        try? live?.undefine([.managedSave, .snapshotsMetadata, .checkpointsMetadata])
         try? FileManager.default.removeItem(atPath: diskPath)
         try? FileManager.default.removeItem(atPath: consoleLog)
         directory.remove()

@@ -72,6 +72,15 @@ public enum Schedule: Sendable, Equatable, Codable, CustomStringConvertible {
         }
     }
 
+    /// An interval runs at once when never run; a time of day waits for its
+    /// next occurrence, counted from when the policy was set (so a new
+    /// policy records that moment as its last run: without an anchor, the
+    /// next occurrence would move on with the clock and never come).
+    public var runsAtOnce: Bool { if case .every = self { true } else { false } }
+
+    /// The anchor a new policy starts from: nil (run at once) or `now`.
+    public func firstAnchor(now: Date) -> Double? { runsAtOnce ? nil : now.timeIntervalSince1970 }
+
     /// The first run strictly after `last` (or, never run, the first from
     /// `now` on: an interval runs at once, a time of day at its next
     /// occurrence). A run missed while vigild was down happens once, at the

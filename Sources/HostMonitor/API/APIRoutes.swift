@@ -25,6 +25,7 @@ enum APIRoutes {
         UpgradeRoutes.add(to: router, areas.upgrades)
         EventRoutes.add(to: router, areas.events)
         SnapshotRoutes.add(to: router, areas.snapshots, areas.snapshotPolicies, operations: areas.operations)
+        BackupRoutes.add(to: router, areas.backups, areas.backupPolicies, operations: areas.operations)
         TokenRoutes.add(to: router, areas.tokens)
         return router
     }

@@ -27,6 +27,10 @@ extension DaemonConfig {
         }
         copyRateLimitMiBs = r.integer("copy-rate-limit")
         templateDirectory = r.string("template-dir")
+        backups = BackupSettings(destination: r.string("backup-destination"),
+                                 tempDirectory: r.string("backup-temp-dir") ?? stateDirectory + "/backup-tmp",
+                                 ssh: SSHSettings(identity: r.string("backup-ssh-identity"),
+                                                  knownHosts: r.string("backup-ssh-known-hosts")))
         vmDirectory = r.string("vm-dir") ?? "/var/lib/libvirt/images"
         logLevel = try r.choice("log-level", default: .info, Logger.Level.init(rawValue:),
                                 names: "trace, debug, info, notice, warning, error, critical")

@@ -22,6 +22,9 @@ struct Areas: Sendable {
     let snapshots: SnapshotService
     let snapshotPolicies: SnapshotPolicyService
     let snapshotScheduler: SnapshotScheduler
+    let backups: BackupService
+    let backupPolicies: BackupPolicyService
+    let backupScheduler: BackupScheduler
     let tokens: TokenService
 
     init(config: DaemonConfig, host: HostContext, tracking: GuestTracking, requests: AgentRequests,
@@ -48,7 +51,12 @@ struct Areas: Sendable {
         clones = CloneService(host: host, copier: copier, sharedStorage: SharedStorage(directories: config.sharedStorage))
         operations = OperationService(operations: host.operations)
         events = EventService(host: host, center: center)
-        snapshots = SnapshotService(host: host, center: center, rateLimitMiBs: config.copyRateLimitMiBs)
+        // Snapshots and backups both rework a VM's disk chain: one of them per VM at a time.
+        let chainWork = VMBusyMarks(work: "snapshot or backup operation")
+        snapshots = SnapshotService(host: host, center: center, busy: chainWork, rateLimitMiBs: config.copyRateLimitMiBs)
+        backups = BackupService(host: host, settings: config.backups, busy: chainWork, copier: copier)
+        backupPolicies = BackupPolicyService(host: host, backups: backups)
+        backupScheduler = BackupScheduler(host: host, backups: backups, policies: backupPolicies)
         snapshotPolicies = SnapshotPolicyService(host: host)
         snapshotScheduler = SnapshotScheduler(host: host, snapshots: snapshots, policies: snapshotPolicies)
         tokens = TokenService(store: host.store, events: host.events)

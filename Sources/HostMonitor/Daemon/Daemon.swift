@@ -50,7 +50,8 @@ public struct Daemon: Sendable {
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: monitor), .init(service: recycleBin), .init(service: retention),
-            .init(service: areas.snapshotScheduler), .init(service: app)]
+            .init(service: areas.snapshotScheduler),
+            .init(service: areas.backupScheduler), .init(service: app)]
         if let address = config.metricsAddress {
             let collector = MetricsCollector(vms: areas.vms, operations: operations, store: store,
                                              offsets: areas.time.offsets, api: apiMetrics)

@@ -38,6 +38,8 @@ public struct DaemonConfig: Sendable {
     public var eventMaxCount = 2_000_000
     /// Bandwidth cap for disk copies (clones, templates), MiB/s; nil: none.
     public var copyRateLimitMiBs: Int?
+    /// Where backups go by default, scratch space, and how SSH destinations are reached.
+    public var backups = BackupSettings()
     /// Where templates live (one directory each); on shared storage, all hosts see them.
     public var templateDirectory: String?
     /// Default directory for the disks of VMs deployed from templates.

@@ -34,20 +34,20 @@ enum MigrationSettler {
         let here = lookup(src), there = lookup(dst)
         if active(here) {
             // Still running here: a definition there is a half-made one.
-            if let there, !active(there) { try? there.undefine([.managedSave, .snapshotsMetadata]) }
+            if let there, !active(there) { try? there.undefine([.managedSave, .snapshotsMetadata, .checkpointsMetadata]) }
             if active(there) {
                 throw Unsettled(description: "the VM runs on both \(source) and \(destination) after an aborted migration")
             }
         } else if let there, active(there) {
             // It runs there: the definition here goes (the undefine may not have happened).
-            if let here, persistent(here) { try here.undefine([.managedSave, .snapshotsMetadata]) }
+            if let here, persistent(here) { try here.undefine([.managedSave, .snapshotsMetadata, .checkpointsMetadata]) }
             if !persistent(there) {
                 // Running but not kept there: keep it defined where it runs.
                 _ = try dst?.define(xml: try there.xml([.secure]))
             }
         } else if here != nil, let there {
             // Runs nowhere and defined on both (an offline move cut short): the source keeps it.
-            try there.undefine([.managedSave, .snapshotsMetadata])
+            try there.undefine([.managedSave, .snapshotsMetadata, .checkpointsMetadata])
         }
     }
 }

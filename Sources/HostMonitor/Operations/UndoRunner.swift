@@ -40,7 +40,7 @@ struct UndoRunner: Sendable {
             try await onHost(uri) { conn in
                 guard let dom = try? conn.domain(uuid: uuid) else { return }
                 if try dom.isActive { try dom.destroy() }
-                try dom.undefine([.managedSave, .snapshotsMetadata])
+                try dom.undefine([.managedSave, .snapshotsMetadata, .checkpointsMetadata])
             }
         case .redefineDomain(let xml, let uri):
             try await onHost(uri) { conn in _ = try conn.define(xml: xml) }
@@ -67,6 +67,8 @@ struct UndoRunner: Sendable {
             try await SnapshotMerger(executor: executor).finish(job)
         case .settleMigration(let uuid, let source, let destination):
             try await executor.run { try MigrationSettler.settle(uuid: uuid, source: source, destination: destination) }
+        case .abandonBackup(let leftovers):
+            try await BackupCleanup(executor: executor).perform(leftovers)
         case .abortJob(let uuid, let uri):
             try await onHost(uri) { conn in
                 guard let dom = try? conn.domain(uuid: uuid), try dom.isActive,

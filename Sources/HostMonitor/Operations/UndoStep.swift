@@ -29,6 +29,10 @@ enum UndoStep: Codable, Sendable, Equatable {
     /// A snapshot's memory file: removed unless the domain has snapshot `snapshot` by now.
     case removeFileUnlessSnapshot(path: String, domainUUID: String, uri: String, snapshot: String)
 
+    /// A backup being written: its partial directory, scratch files and
+    /// unpublished checkpoint go; a VM started paused for it is stopped.
+    case abandonBackup(BackupTaker.Leftovers)
+
     // Steps that cannot be undone are finished instead (roll forward):
 
     /// A snapshot delete: merging is idempotent, so it is finished (`SnapshotMerger`).
@@ -54,6 +58,7 @@ extension UndoStep {
         case .redefineDomain(_, let uri): "define the VM again on \(uri)"
         case .settleMigration(let uuid, let source, let destination): "leave \(uuid) on one of \(source) and \(destination)"
         case .removeFileUnlessSnapshot(let path, let uuid, _, let snapshot): "remove \(path) unless \(uuid) has snapshot \(snapshot)"
+        case .abandonBackup(let l): "clean up the unfinished backup \(l.partial)"
         case .finishSnapshotDelete(let job): "finish deleting snapshot \(job.snapshot) of \(job.domainUUID)"
         case .completeWipe(_, _, let paths): "zero-fill and delete \(paths.joined(separator: ", "))"
         case .finishedAtStart(let what): what

@@ -116,7 +116,7 @@ struct RecoveryPerformer: Sendable {
             throw MoveRefusal("starting on \(target.uri) failed: \(error)")
         }
         // The VM now lives on the peer: drop the definition here.
-        try? domain.undefine([.managedSave, .snapshotsMetadata])
+        try? domain.undefine([.managedSave, .snapshotsMetadata, .checkpointsMetadata])
         return target.uri
     }
 }

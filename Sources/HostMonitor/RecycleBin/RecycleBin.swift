@@ -55,7 +55,7 @@ enum RecycleBin {
         try requireUnshared(deleting, usage: usage, doing: "delete the disks of \(dom.name)")
         try requireOff(dom, force: force, doing: "destroy")
         return Destruction(deleting: deleting, kept: disks.map(\.path).filter { !deleting.contains($0) },
-                           undefineFlags: xml.contains("<nvram") ? [.managedSave, .snapshotsMetadata, .nvram] : [.managedSave, .snapshotsMetadata])
+                           undefineFlags: xml.contains("<nvram") ? [.managedSave, .snapshotsMetadata, .checkpointsMetadata, .nvram] : [.managedSave, .snapshotsMetadata, .checkpointsMetadata])
     }
 
     /// A transient VM has no definition to keep or undefine.

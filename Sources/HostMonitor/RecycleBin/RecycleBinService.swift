@@ -51,8 +51,9 @@ struct RecycleBinService: Service {
                 do {
                     r.disks = try RecycleBin.plan(moving, token: "\(r.id ?? 0)-\(uuid.prefix(8))")
                     try host.store.saveRecycled(r)
-                    // A UEFI VM's variables stay on disk for the restore.
-                    try dom.undefine(xml.contains("<nvram") ? [.keepNVRAM] : [])
+                    // A UEFI VM's variables stay on disk for the restore. Backup
+                    // checkpoints go (the next backup after a restore is a full).
+                    try dom.undefine(xml.contains("<nvram") ? [.keepNVRAM, .checkpointsMetadata] : [.checkpointsMetadata])
                 } catch {
                     RecycleBin.removeEmptyDirectories(r.disks)
                     try? host.store.removeRecycled(id: r.id ?? 0)

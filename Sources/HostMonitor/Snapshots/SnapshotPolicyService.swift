@@ -20,7 +20,8 @@ struct SnapshotPolicyService: Sendable {
         guard problems.isEmpty else { throw APIError.badRequest(problems.joined(separator: "; "), hint: hint) }
         var saved = p
         // A replaced policy keeps its rhythm.
-        saved.lastRun = try host.store.snapshotPolicies().first { $0.name == p.name }?.lastRun
+        let previous = try host.store.snapshotPolicies().first { $0.name == p.name }
+        saved.lastRun = previous.map { $0.lastRun } ?? p.schedule.firstAnchor(now: Date())
         try host.store.saveSnapshotPolicy(saved)
         host.events.record(kind: "snapshot", message: "snapshot policy \(p.name) set: \(p.vms.joined(separator: ", ")), \(p.schedule), keep \(p.keep)")
         changes.signal()

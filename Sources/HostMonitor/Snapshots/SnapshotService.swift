@@ -12,14 +12,15 @@ import Libvirt
 struct SnapshotService: Sendable {
     let host: HostContext
     let center: ProtectionCenter
-    /// One snapshot operation per VM at a time.
-    let busy = VMBusyMarks(work: "snapshot operation")
+    /// One disk-chain operation (snapshot or backup) per VM at a time.
+    let busy: VMBusyMarks
     /// vigild --copy-rate-limit, for merges.
     let rateLimitMiBs: Int?
 
-    init(host: HostContext, center: ProtectionCenter, rateLimitMiBs: Int?) {
+    init(host: HostContext, center: ProtectionCenter, busy: VMBusyMarks, rateLimitMiBs: Int?) {
         self.host = host
         self.center = center
+        self.busy = busy
         self.rateLimitMiBs = rateLimitMiBs
     }
 

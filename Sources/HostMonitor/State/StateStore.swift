@@ -56,6 +56,7 @@ public final class StateStore: Sendable {
         m.registerMigration("v4-migrations", migrate: MigrationRecord.migrate)
         m.registerMigration("v5-api-tokens", migrate: APITokenRecord.migrate)
         m.registerMigration("v6-snapshots", migrate: SnapshotPolicyRow.migrate)
+        m.registerMigration("v7-backup-policies", migrate: BackupPolicyRow.migrate)
         return m
     }
 

@@ -144,6 +144,12 @@ enum DiskImage {
         try check(result.terminationStatus, stderr: result.standardError, what: "rebase \(path) onto \(backing ?? "nothing")")
     }
 
+    /// Points `path`'s backing file at `reference` (relative to `path`'s
+    /// directory) without reading either: the data stays as it is.
+    static func setBacking(_ path: String, to reference: String, format: String = "qcow2") async throws {
+        _ = try await qemuImg(["rebase", "-u", "-f", "qcow2", "-F", format, "-b", reference, path])
+    }
+
     /// Runs qemu-img to completion and returns its standard output.
     private static func qemuImg(_ args: [String]) async throws -> String {
         let result = try await run(.path("/usr/bin/qemu-img"), arguments: Arguments(args),

@@ -71,7 +71,7 @@ struct TemplateMaker: Sendable {
         if r.convert {
             let source = plan.source, xml = plan.definition
             try ctx.willDo(.redefineDomain(xml: xml, uri: plan.uri))
-            try await copier.executor.run { try source.undefine([.snapshotsMetadata]) }
+            try await copier.executor.run { try source.undefine([.snapshotsMetadata, .checkpointsMetadata]) }
             // The VM's own top images that were copied flat are now in the template.
             for d in plan.disks where !moved.contains(d.target) { try? FileManager.default.removeItem(atPath: d.from) }
         }
