@@ -234,4 +234,9 @@ enum DomainDefinitionProbe {
         guard let r = xml.range(of: "<source file='") else { throw TestbedError("no disk in \(xml)") }
         return String(xml[r.upperBound...].prefix { $0 != "'" })
     }
+
+    /// Every disk image file the definition names.
+    static func diskPaths(_ xml: String) -> [String] {
+        xml.components(separatedBy: "<source file='").dropFirst().map { String($0.prefix { $0 != "'" }) }
+    }
 }

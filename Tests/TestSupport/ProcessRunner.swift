@@ -8,6 +8,12 @@ public struct CommandResult: Sendable {
 }
 
 public enum ProcessRunner {
+    /// Runs a command for its exit status only (cleanup, where a failure is no error).
+    @discardableResult
+    public static func runQuietly(_ arguments: [String]) -> Int32 {
+        (try? run(arguments, timeout: 60))?.status ?? -1
+    }
+
     /// Runs `arguments` (first is the executable path, or a name on PATH) and waits.
     ///
     /// Uses posix_spawn and waitpid, not Foundation's Process: on Linux,

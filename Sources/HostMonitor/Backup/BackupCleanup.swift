@@ -11,8 +11,11 @@ struct BackupCleanup: Sendable {
 
     func perform(_ l: BackupTaker.Leftovers) async throws {
         let store = try BackupStores.open(l.destination, ssh: l.ssh.settings)
-        let published = try await store.list(l.final).contains(BackupManifest.fileName)
-        let checkpoint = published ? nil : l.checkpoint
+        // Unreachable (a dropped link): what is on this host is cleaned now; the
+        // checkpoint stays until the destination says the backup never got published.
+        let published: Bool?
+        do { published = try await store.list(l.final).contains(BackupManifest.fileName) } catch { published = nil }
+        let checkpoint = published == false ? l.checkpoint : nil
         try await executor.run {
             let conn = try Connection(uri: l.uri)
             defer { conn.close() }
@@ -30,6 +33,10 @@ struct BackupCleanup: Sendable {
         }
         if let staging = l.staging, FileManager.default.fileExists(atPath: staging) {
             try FileManager.default.removeItem(atPath: staging)
+        }
+        guard published != nil else {
+            throw BackupStoreError(description: "\(l.destination) cannot be reached, so \(l.partial) stays there for now "
+                                   + "(the next backup of the VM removes it)")
         }
         try await store.remove(l.partial)
     }

@@ -1,4 +1,5 @@
 import Core
+import Crypto
 import Foundation
 
 /// What a backup directory holds besides its images: the backup's facts,
@@ -55,7 +56,17 @@ enum BackupLayout {
         return stamp + "-" + String(UUID().uuidString.prefix(4)).lowercased()
     }
 
-    static func checkpointName(_ id: String) -> String { "vigil-\(id)" }
+    /// A backup's checkpoint on the VM: `vigil-DEST-ID`, DEST a short hash of
+    /// the destination, so a destination's checkpoints (those of backups
+    /// that failed too) can be pruned without touching another destination's chain.
+    static func checkpointName(_ id: String, destination: BackupDestination) -> String {
+        "\(checkpointPrefix(destination))\(id)"
+    }
+
+    static func checkpointPrefix(_ destination: BackupDestination) -> String {
+        let digest = SHA256.hash(data: Data(destination.description.utf8)).prefix(4).map { String(format: "%02x", $0) }.joined()
+        return "vigil-\(digest)-"
+    }
 
     static func isBackupID(_ s: String) -> Bool {
         s.count <= 64 && !s.isEmpty && !s.hasPrefix(".") && s.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" }

@@ -114,7 +114,8 @@ struct BackupService: Sendable {
             guard FileManager.default.fileExists(atPath: path) else { problems.append("disk \(d.target) (\(path)) is missing"); continue }
             let info = try? await DiskImage.info(path)
             disks.append(.init(target: d.target, virtualBytes: info?.virtualSize ?? FileFacts.size(path)))
-            allocated += FileFacts.allocated(path)
+            // A full copies what the guest sees: at most what its whole backing chain holds.
+            for layer in (try? await DiskImage.backingChain(path)) ?? [path] { allocated += FileFacts.allocated(layer) }
             if (d.format ?? info?.format) != "qcow2" { allQcow2 = false }
         }
         if disks.isEmpty { problems.append("\(name) has no disk of its own to back up") }
@@ -122,7 +123,9 @@ struct BackupService: Sendable {
 
         let existing = try await backups(in: store, vm: dom.uuid)
         let level = r.level ?? .auto
-        var decision = BackupChain(existing).decide(level) { f.checkpoints.contains(BackupLayout.checkpointName($0.id)) }
+        var decision = BackupChain(existing).decide(level) {
+            f.checkpoints.contains(BackupLayout.checkpointName($0.id, destination: store.destination))
+        }
         if !allQcow2, case .build = decision {
             decision = .full(reason: "not all of \(name)'s disks are qcow2, and only qcow2 images keep the dirty bitmaps an incremental needs")
         }

@@ -71,7 +71,7 @@ struct BackupTaker: Sendable {
         // libvirt writes straight into a local destination unless the data must pass through vigild first.
         let direct = store.localRoot != nil && !plan.compress && plan.rateLimitMiBs == nil
         let staging = direct ? nil : plan.tempDirectory + "/\(uuid)-\(plan.id)"
-        let checkpoint = plan.checkpoints ? BackupLayout.checkpointName(plan.id) : nil
+        let checkpoint = plan.checkpoints ? BackupLayout.checkpointName(plan.id, destination: store.destination) : nil
         let leftovers = Leftovers(domainUUID: uuid, uri: plan.uri, checkpoint: checkpoint, destination: store.destination.description,
                                   ssh: SSHIdentity(identity: plan.ssh.identity, knownHosts: plan.ssh.knownHosts),
                                   partial: partial, final: final, staging: staging, startedPaused: !plan.running)
@@ -97,7 +97,7 @@ struct BackupTaker: Sendable {
             // The parent's bitmap is gone or inconsistent (a crash, a restore): start a new chain.
             let why = "the checkpoint of backup \(parent.id) is unusable (\(e.message))"
             notes.append("full backup: \(why)")
-            try? await executor.run { try dom.checkpoint(named: BackupLayout.checkpointName(parent.id)).delete(metadataOnly: true) }
+            try? await executor.run { try dom.checkpoint(named: BackupLayout.checkpointName(parent.id, destination: store.destination)).delete(metadataOnly: true) }
             decision = .full(reason: why)
             for d in plan.disks { try? FileManager.default.removeItem(atPath: workDir + "/" + BackupLayout.image(d.target)) }
             consistency = try await begin(plan, decision: decision, workDir: workDir, checkpoint: checkpoint, notes: &notes)
@@ -151,7 +151,7 @@ struct BackupTaker: Sendable {
         // The one step that makes the backup exist: before it nothing is listed, after it all is there.
         try await store.rename(partial, to: final)
         if let staging { try? FileManager.default.removeItem(atPath: staging) }
-        await pruneCheckpoints(dom, chain: BackupChain(plan.existing + [info]))
+        await pruneCheckpoints(dom, chain: BackupChain(plan.existing + [info]), destination: store.destination)
         if !plan.running {
             // SIGTERM, not SIGKILL: QEMU then writes the dirty bitmaps out, so the next incremental can use them.
             try? await executor.run { if try dom.isActive { try dom.destroy(graceful: true) } }
@@ -167,7 +167,7 @@ struct BackupTaker: Sendable {
         let dom = plan.domain
         var backup = "<domainbackup mode='push'>"
         if case .build(_, let parent) = decision {
-            backup += "<incremental>\(XMLEscape.text(BackupLayout.checkpointName(parent.id)))</incremental>"
+            backup += "<incremental>\(XMLEscape.text(BackupLayout.checkpointName(parent.id, destination: plan.store.destination)))</incremental>"
         }
         backup += "<disks>"
         for d in plan.disks {
@@ -236,14 +236,11 @@ struct BackupTaker: Sendable {
     /// Deletes this destination's checkpoints that no next backup can use
     /// (each costs QEMU a bitmap update per guest write). Done while the VM
     /// runs: libvirt deletes bitmaps of running domains only.
-    private func pruneCheckpoints(_ dom: Domain, chain: BackupChain) async {
-        let useful = chain.usefulCheckpoints
-        let stale = chain.backups.map(\.id).filter { !useful.contains($0) }.map(BackupLayout.checkpointName)
-        guard !stale.isEmpty else { return }
+    private func pruneCheckpoints(_ dom: Domain, chain: BackupChain, destination: BackupDestination) async {
+        let keep = Set(chain.usefulCheckpoints.map { BackupLayout.checkpointName($0, destination: destination) })
+        let prefix = BackupLayout.checkpointPrefix(destination)
         try? await executor.run {
-            let present = Set(try dom.checkpoints().map(\.name))
-            for name in stale where present.contains(name) {
-                let cp = try dom.checkpoint(named: name)
+            for cp in try dom.checkpoints() where cp.name.hasPrefix(prefix) && !keep.contains(cp.name) {
                 do { try cp.delete() } catch { try? cp.delete(metadataOnly: true) }
             }
         }
