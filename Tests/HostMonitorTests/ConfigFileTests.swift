@@ -48,6 +48,10 @@ import TestSupport
             copy-rate-limit: 100
             template-dir: /srv/templates
             vm-dir: /srv/vms
+            backup-destination: ssh://backup@b1:2222/srv/vigil
+            backup-temp-dir: /srv/scratch
+            backup-ssh-identity: /etc/vigil/backup_key
+            backup-ssh-known-hosts: /etc/vigil/known_hosts
             log-level: debug
             metrics-address: 127.0.0.1:9477
             api-address: "[::1]:8443"
@@ -64,6 +68,8 @@ import TestSupport
         #expect(c.eventRetentionDays == 30 && c.eventMaxCount == 5000 && c.copyRateLimitMiBs == 100)
         #expect(c.templateRoot == "/srv/templates" && c.vmDirectory == "/srv/vms" && c.logLevel == .debug)
         #expect(c.metricsAddress == ListenAddress("127.0.0.1:9477"))
+        #expect(c.backups.destination == "ssh://backup@b1:2222/srv/vigil" && c.backups.tempDirectory == "/srv/scratch")
+        #expect(c.backups.ssh == SSHSettings(identity: "/etc/vigil/backup_key", knownHosts: "/etc/vigil/known_hosts"))
         #expect(c.remoteAPI == RemoteAPIConfig(address: try #require(ListenAddress("[::1]:8443")),
                                                certificatePath: "/etc/vigil/tls/cert.pem",
                                                privateKeyPath: "/etc/vigil/tls/key.pem",
