@@ -271,7 +271,10 @@ struct BackupService: Sendable {
                 disks[d.target] = SnapshotService.freePath(dir, "\(top.info.vm)-\(d.target)-restored-\(stamp)", ext: "qcow2")
                 sizes[d.target] = d.virtualBytes
             }
-            let old = existing.map { DomainDefinition.diskFiles(in: $0.xml).filter(\.isOwned).map(\.path) } ?? []
+            // Its images go after the restore, unless another VM reads through one (a linked clone).
+            let usage = existing == nil ? DiskUsage() : try await DiskUsage.around(uuid, conn, host)
+            let old = (existing.map { DomainDefinition.diskFiles(in: $0.xml).filter(\.isOwned).map(\.path) } ?? [])
+                .filter { usage.user(of: $0) == nil }
             mode = .inPlace(domainUUID: uuid, current: existing?.xml, oldDisks: old,
                             stop: existing.map { $0.state == .running || $0.state == .paused } ?? false)
         } else {
