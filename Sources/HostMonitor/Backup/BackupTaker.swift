@@ -69,8 +69,8 @@ struct BackupTaker: Sendable {
         let root = store.destination.root
         let partial = BackupLayout.partial(root, uuid, plan.id), final = BackupLayout.directory(root, uuid, plan.id)
         // libvirt writes straight into a local destination unless the data must pass through vigild first.
-        let direct = store.localRoot != nil && !plan.compress && plan.rateLimitMiBs == nil
-        let staging = direct ? nil : plan.tempDirectory + "/\(uuid)-\(plan.id)"
+        var direct = store.localRoot != nil && !plan.compress && plan.rateLimitMiBs == nil
+        let staging = plan.tempDirectory + "/\(uuid)-\(plan.id)"
         let checkpoint = plan.checkpoints ? BackupLayout.checkpointName(plan.id, destination: store.destination) : nil
         let leftovers = Leftovers(domainUUID: uuid, uri: plan.uri, checkpoint: checkpoint, destination: store.destination.description,
                                   ssh: SSHIdentity(identity: plan.ssh.identity, knownHosts: plan.ssh.knownHosts),
@@ -79,8 +79,8 @@ struct BackupTaker: Sendable {
         try ctx.willDo(cleanup)
         try await removeStalePartials(store, root: root, uuid: uuid, except: plan.id)
         try await store.makeDirectory(partial)
-        if let staging { try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true) }
-        let workDir = staging ?? partial
+        if !direct { try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true) }
+        var workDir = direct ? partial : staging
 
         if !plan.running {
             ctx.progress(0.01, "starting \(dom.name) paused (libvirt backs up running domains only)")
@@ -89,18 +89,27 @@ struct BackupTaker: Sendable {
         var notes: [String] = []
         if case .full(let reason?) = plan.decision { notes.append("full backup: \(reason)") }
         var decision = plan.decision
-        let consistency: String
-        do {
-            consistency = try await begin(plan, decision: decision, workDir: workDir, checkpoint: checkpoint, notes: &notes)
-        } catch let e as LibvirtError where Self.isCheckpointFailure(e) {
-            guard case .build(_, let parent) = decision else { throw e }
-            // The parent's bitmap is gone or inconsistent (a crash, a restore): start a new chain.
-            let why = "the checkpoint of backup \(parent.id) is unusable (\(e.message))"
-            notes.append("full backup: \(why)")
-            try? await executor.run { try dom.checkpoint(named: BackupLayout.checkpointName(parent.id, destination: store.destination)).delete(metadataOnly: true) }
-            decision = .full(reason: why)
-            for d in plan.disks { try? FileManager.default.removeItem(atPath: workDir + "/" + BackupLayout.image(d.target)) }
-            consistency = try await begin(plan, decision: decision, workDir: workDir, checkpoint: checkpoint, notes: &notes)
+        var consistency: String?
+        while consistency == nil {
+            do {
+                consistency = try await begin(plan, decision: decision, workDir: workDir, checkpoint: checkpoint, notes: &notes)
+            } catch let e as LibvirtError where direct && e.message.contains("Could not open") {
+                // QEMU lives in its own mount namespace: a destination mounted after the VM
+                // started (on a host without shared mount propagation) is not there for it.
+                notes.append("QEMU cannot see \(root) (mounted after the VM started?): the copy went through \(plan.tempDirectory)")
+                direct = false
+                try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+                workDir = staging
+            } catch let e as LibvirtError where Self.isCheckpointFailure(e) {
+                guard case .build(_, let parent) = decision else { throw e }
+                // The parent's bitmap is gone or inconsistent (a crash, a restore): start a new chain.
+                let why = "the checkpoint of backup \(parent.id) is unusable (\(e.message))"
+                notes.append("full backup: \(why)")
+                let name = BackupLayout.checkpointName(parent.id, destination: store.destination)
+                try? await executor.run { try dom.checkpoint(named: name).delete(metadataOnly: true) }
+                decision = .full(reason: why)
+                for d in plan.disks { try? FileManager.default.removeItem(atPath: workDir + "/" + BackupLayout.image(d.target)) }
+            }
         }
         try await watch(dom, ctx, range: 0.02...0.8)
 
@@ -140,7 +149,7 @@ struct BackupTaker: Sendable {
         if !plan.checkpoints { notes.append("not all disks are qcow2, so no checkpoint was made: the next backup is a full") }
         let info = BackupInfo(id: plan.id, vm: dom.name, vmUUID: uuid, level: level, parent: parent?.id,
                               base: parent?.base ?? plan.id, created: Date().timeIntervalSince1970, disks: disks,
-                              consistency: consistency, note: notes.isEmpty ? nil : notes.joined(separator: "; "),
+                              consistency: consistency ?? "crash-consistent", note: notes.isEmpty ? nil : notes.joined(separator: "; "),
                               compressed: plan.compress, vmWasShutOff: !plan.running, destination: store.destination.description,
                               policy: plan.policy)
         let manifest = BackupManifest(info: info, checkpoint: checkpoint, chunkBytes: BackupManifest.chunkBytes, files: files)
@@ -150,7 +159,7 @@ struct BackupTaker: Sendable {
         try await store.write(try manifest.encoded(), to: partial + "/" + BackupManifest.fileName)
         // The one step that makes the backup exist: before it nothing is listed, after it all is there.
         try await store.rename(partial, to: final)
-        if let staging { try? FileManager.default.removeItem(atPath: staging) }
+        try? FileManager.default.removeItem(atPath: staging)
         await pruneCheckpoints(dom, chain: BackupChain(plan.existing + [info]), destination: store.destination)
         if !plan.running {
             // SIGTERM, not SIGKILL: QEMU then writes the dirty bitmaps out, so the next incremental can use them.
