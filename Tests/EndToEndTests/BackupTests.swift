@@ -142,6 +142,24 @@ struct BackupTests {
         #expect(cmp.status == 0, "the restored image equals the source at the backup: \(cmp.stdout) \(cmp.stderr)")
         let kept = try Self.checkpoints(s)
         #expect(kept.count <= 2, "only the checkpoints a next backup can use stay: \(kept)")
+        // A full of the shut-off VM too, restored onto a libvirt storage pool.
+        _ = try Self.ok(d, ["backup", "create", name, "--level", "full"] + dest)
+        let offFull = try #require(try Self.backups(d, name, repo).last)
+        #expect(offFull.level == .full && offFull.vmWasShutOff && offFull.consistency == "shut off", "\(offFull)")
+        let poolDir = s.dir.path + "/pool"
+        try FileManager.default.createDirectory(atPath: poolDir, withIntermediateDirectories: true)
+        let poolName = "\(name)-pool"
+        let pool = try s.conn.defineStoragePool(xml: "<pool type='dir'><name>\(poolName)</name><target><path>\(poolDir)</path></target></pool>")
+        defer { try? pool.destroy(); try? pool.undefine() }
+        try pool.start()
+        let vmPool = "\(name)-r\(restored.count)"
+        restored.append(vmPool)
+        _ = try Self.ok(d, ["backup", "restore", offFull.id, "--name", vmPool, "--pool", poolName] + dest)
+        let pooled = try DomainDefinitionProbe.diskPath(try s.conn.domain(named: vmPool).xml([.inactive]))
+        #expect(pooled.hasPrefix(poolDir + "/"), "restored into the pool's directory: \(pooled)")
+        #expect(try pool.volume(named: URL(fileURLWithPath: pooled).lastPathComponent).path() == pooled, "and the pool knows the volume")
+        let cmpFull = try ProcessRunner.run(["qemu-img", "compare", "-U", s.guest.diskPath, pooled])
+        #expect(cmpFull.status == 0, "\(cmpFull.stdout) \(cmpFull.stderr)")
 
         // A crash (QEMU killed) leaves the dirty bitmaps inconsistent: the next backup says so and takes a full.
         try s.guest.start()
