@@ -36,3 +36,26 @@ extension Domain {
         }
     }
 }
+
+/// Block copy: a running disk mirrored onto a new image, then switched to
+/// it (pivot) while the guest keeps running — how a VM's storage moves.
+extension Domain {
+    /// Starts copying `disk` (its whole chain, flattened) into the image
+    /// `destinationXML` describes (`<disk type='file'>…<source file=…/>`);
+    /// libvirt creates the file. The copy then mirrors every new write
+    /// until `pivot(disk:)` or `abortBlockJob(disk:)`.
+    public func blockCopy(disk: String, destinationXML: String) throws(LibvirtError) {
+        // A transient job: allowed on persistent domains (the job is not saved with them).
+        let flags = UInt32(VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB.rawValue)
+        if virDomainBlockCopy(ptr, disk, destinationXML, nil, 0, flags) < 0 {
+            throw .capture("copy disk '\(disk)' of domain '\(name)':")
+        }
+    }
+
+    /// Switches `disk` to its copy once the copy is in step (mirroring).
+    public func pivot(disk: String) throws(LibvirtError) {
+        if virDomainBlockJobAbort(ptr, disk, UInt32(VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT.rawValue)) < 0 {
+            throw .capture("switch disk '\(disk)' of domain '\(name)' to its copy:")
+        }
+    }
+}

@@ -127,3 +127,25 @@ public struct MaintenanceStatus: Codable, Sendable, Equatable {
         self.since = since
     }
 }
+
+/// `POST /v1/vms/{vm}/move-storage` body: move a VM's disks on this host.
+public struct StorageMoveRequest: Codable, Sendable, Equatable {
+    /// A directory, or a libvirt storage pool (dir, fs, netfs), not both.
+    public var directory: String?
+    public var pool: String?
+    /// Keep the old images after the move (default: removed once nothing uses them).
+    public var keepOld: Bool?
+
+    public init(directory: String? = nil, pool: String? = nil, keepOld: Bool? = nil) {
+        self.directory = directory
+        self.pool = pool
+        self.keepOld = keepOld
+    }
+
+    public var problems: [String] {
+        var p: [String] = []
+        if (directory == nil) == (pool == nil) { p.append("give a directory (--dir DIR) or a storage pool (--pool POOL)") }
+        if let d = directory, !d.hasPrefix("/") { p.append("directory must be an absolute path, got '\(d)'") }
+        return p
+    }
+}

@@ -20,6 +20,7 @@ enum APIRoutes {
         CloneRoutes.add(to: router, areas.clones, operations: areas.operations)
         MigrationRoutes.add(to: router, areas.migrations, operations: areas.operations)
         MigrationRoutes.add(to: router, areas.maintenance, operations: areas.operations)
+        MigrationRoutes.add(to: router, areas.storageMoves, operations: areas.operations)
         OperationRoutes.add(to: router, areas.operations)
         TemplateRoutes.add(to: router, areas.templates)
         UpgradeRoutes.add(to: router, areas.upgrades)

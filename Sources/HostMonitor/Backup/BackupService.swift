@@ -108,15 +108,17 @@ struct BackupService: Sendable {
         }
         if f.busyWithJob { problems.append("\(name) is busy with another job (migration, backup, block copy)") }
         let def = try DomainDefinition(xml: f.liveXML ?? f.inactiveXML)
-        var disks: [BackupTaker.Disk] = [], skipped: [String] = [], allQcow2 = true, allocated: Int64 = 0
+        var disks: [BackupTaker.Disk] = [], skipped: [String] = [], allQcow2 = true, paths: [String] = []
         for d in def.disks {
             guard d.isOwned, let path = d.path else { skipped.append(d.target); continue }
             guard FileManager.default.fileExists(atPath: path) else { problems.append("disk \(d.target) (\(path)) is missing"); continue }
-            let info = try? await DiskImage.info(path)
-            disks.append(.init(target: d.target, virtualBytes: info?.virtualSize ?? FileFacts.size(path)))
-            // A full copies what the guest sees: at most what its whole backing chain holds.
-            for layer in (try? await DiskImage.backingChain(path)) ?? [path] { allocated += FileFacts.allocated(layer) }
-            if (d.format ?? info?.format) != "qcow2" { allQcow2 = false }
+            // qcow2 headers are read in-process (a qemu-img run per disk costs more than a small incremental).
+            let header: QCOW2.Header? = (try? QCOW2.header(path)) ?? nil
+            var virtual = header?.virtualSize
+            if virtual == nil { virtual = (try? await DiskImage.info(path))?.virtualSize }
+            disks.append(.init(target: d.target, virtualBytes: virtual ?? FileFacts.size(path)))
+            paths.append(path)
+            if d.format != "qcow2" || header == nil { allQcow2 = false }
         }
         if disks.isEmpty { problems.append("\(name) has no disk of its own to back up") }
         guard problems.isEmpty else { throw APIError.conflict(problems.joined(separator: "; "), hint: hint) }
@@ -134,7 +136,8 @@ struct BackupService: Sendable {
             throw APIError.conflict("cannot take a\(level == .incremental ? "n" : "") \(level.rawValue) backup of \(name): \(reason)",
                                     hint: "take a full backup first (--level full), or use --level auto, which falls back to a full by itself")
         }
-        if case .full = decision, let free = try? await store.freeBytes(store.destination.root), free < allocated {
+        if case .full = decision, let free = try? await store.freeBytes(store.destination.root),
+           case let allocated = await Self.chainBytes(paths), free < allocated {
             throw APIError.conflict("\(store.destination) has \(free >> 20) MiB free; a full backup of \(name) needs up to \(allocated >> 20) MiB",
                                     hint: "free space there, or back up elsewhere (--destination)")
         }
@@ -311,6 +314,15 @@ struct BackupService: Sendable {
             busy.release(uuid)
             throw error
         }
+    }
+
+    /// What a full copies at most: everything the disks' whole backing chains hold.
+    private static func chainBytes(_ paths: [String]) async -> Int64 {
+        var total: Int64 = 0
+        for path in paths {
+            for layer in (try? await DiskImage.backingChain(path)) ?? [path] { total += FileFacts.allocated(layer) }
+        }
+        return total
     }
 
     /// Where restored disks go when neither the request nor the backup says.

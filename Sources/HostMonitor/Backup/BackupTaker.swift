@@ -224,8 +224,11 @@ struct BackupTaker: Sendable {
 
     /// Follows the backup job to its end; cancelling aborts it.
     private func watch(_ dom: Domain, _ ctx: OperationContext, range: ClosedRange<Double>) async throws {
+        // Small incrementals end within milliseconds: look soon, then every 100 ms.
+        var pause = 10
         while true {
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(pause))
+            pause = min(pause * 2, 100)
             if ctx.isCancelled || Task.isCancelled {
                 try? await executor.run { try dom.abortJob() }
                 throw OperationCancelled()

@@ -23,6 +23,7 @@ struct Areas: Sendable {
     let snapshotPolicies: SnapshotPolicyService
     let snapshotScheduler: SnapshotScheduler
     let backups: BackupService
+    let storageMoves: StorageMoveService
     let backupPolicies: BackupPolicyService
     let backupScheduler: BackupScheduler
     let tokens: TokenService
@@ -51,10 +52,11 @@ struct Areas: Sendable {
         clones = CloneService(host: host, copier: copier, sharedStorage: SharedStorage(directories: config.sharedStorage))
         operations = OperationService(operations: host.operations)
         events = EventService(host: host, center: center)
-        // Snapshots and backups both rework a VM's disk chain: one of them per VM at a time.
-        let chainWork = VMBusyMarks(work: "snapshot or backup operation")
+        // Snapshots, backups and storage moves all rework a VM's disk chain: one of them per VM at a time.
+        let chainWork = VMBusyMarks(work: "snapshot, backup or storage move")
         snapshots = SnapshotService(host: host, center: center, busy: chainWork, rateLimitMiBs: config.copyRateLimitMiBs)
         backups = BackupService(host: host, settings: config.backups, busy: chainWork, copier: copier)
+        storageMoves = StorageMoveService(host: host, busy: chainWork)
         backupPolicies = BackupPolicyService(host: host, backups: backups)
         backupScheduler = BackupScheduler(host: host, backups: backups, policies: backupPolicies)
         snapshotPolicies = SnapshotPolicyService(host: host)

@@ -19,6 +19,16 @@ enum MigrationRoutes {
         router.get("/v1/migrations") { _, _ in MigrationHistory(migrations: try migrations.history(vm: nil)) }
     }
 
+    /// `/v1/vms/{vm}/move-storage`: answers with the move's operation.
+    static func add(to router: Router<BasicRequestContext>, _ storage: StorageMoveService, operations: OperationService) {
+        router.post("/v1/vms/:vm/move-storage") { request, context in
+            let body = try await RequestBody.decode(StorageMoveRequest.self, request, context,
+                                                    expected: "{\"directory\": DIR} or {\"pool\": POOL}, with \"keepOld\"?",
+                                                    hint: "vigil vm move-storage VM --dir DIR")
+            return try await OperationWait.answer(try await storage.move(vm: try context.parameters.decoded("vm"), body), request, operations)
+        }
+    }
+
     /// `/v1/host/maintenance`: switching it on answers with the evacuation's operation.
     static func add(to router: Router<BasicRequestContext>, _ maintenance: HostMaintenance, operations: OperationService) {
         router.get("/v1/host/maintenance") { _, _ in maintenance.status() }

@@ -67,6 +67,14 @@ struct UndoRunner: Sendable {
             try await SnapshotMerger(executor: executor).finish(job)
         case .settleMigration(let uuid, let source, let destination):
             try await executor.run { try MigrationSettler.settle(uuid: uuid, source: source, destination: destination) }
+        case .abortBlockCopy(let uuid, let uri, let disk, let path):
+            let used = try await onHost(uri) { conn -> Bool in
+                guard let dom = try? conn.domain(uuid: uuid) else { return false }
+                if try dom.isActive, try dom.blockJob(disk: disk) != nil { try dom.abortBlockJob(disk: disk) }
+                let xmls = [try dom.xml([.inactive])] + (try dom.isActive ? [try dom.xml([])] : [])
+                return xmls.contains { DomainDefinition.diskFiles(in: $0).contains { $0.path == path } }
+            }
+            if !used && FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         case .abandonBackup(let leftovers):
             try await BackupCleanup(executor: executor).perform(leftovers)
         case .abortJob(let uuid, let uri):

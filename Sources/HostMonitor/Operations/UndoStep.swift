@@ -29,6 +29,9 @@ enum UndoStep: Codable, Sendable, Equatable {
     /// A snapshot's memory file: removed unless the domain has snapshot `snapshot` by now.
     case removeFileUnlessSnapshot(path: String, domainUUID: String, uri: String, snapshot: String)
 
+    /// A block copy of a running VM's disk onto `path`: aborted (no pivot)
+    /// while it runs, and `path` removed unless the VM runs on it by now.
+    case abortBlockCopy(domainUUID: String, uri: String, disk: String, path: String)
     /// A backup being written: its partial directory, scratch files and
     /// unpublished checkpoint go; a VM started paused for it is stopped.
     case abandonBackup(BackupTaker.Leftovers)
@@ -58,6 +61,7 @@ extension UndoStep {
         case .redefineDomain(_, let uri): "define the VM again on \(uri)"
         case .settleMigration(let uuid, let source, let destination): "leave \(uuid) on one of \(source) and \(destination)"
         case .removeFileUnlessSnapshot(let path, let uuid, _, let snapshot): "remove \(path) unless \(uuid) has snapshot \(snapshot)"
+        case .abortBlockCopy(let uuid, _, let disk, let path): "stop copying disk \(disk) of \(uuid) to \(path)"
         case .abandonBackup(let l): "clean up the unfinished backup \(l.partial)"
         case .finishSnapshotDelete(let job): "finish deleting snapshot \(job.snapshot) of \(job.domainUUID)"
         case .completeWipe(_, _, let paths): "zero-fill and delete \(paths.joined(separator: ", "))"

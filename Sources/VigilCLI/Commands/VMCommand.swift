@@ -3,7 +3,7 @@ import Core
 
 struct VMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vm", abstract: "Virtual machines on this host.", subcommands: [List.self, Create.self, Clone.self, Migrate.self, Migrations.self, BootOrderCommand.self, Start.self, Shutdown.self, Poweroff.self, Simple<PauseTag>.self,
+        commandName: "vm", abstract: "Virtual machines on this host.", subcommands: [List.self, Create.self, Clone.self, Migrate.self, Migrations.self, MoveStorage.self, BootOrderCommand.self, Start.self, Shutdown.self, Poweroff.self, Simple<PauseTag>.self,
                        Simple<ResumeTag>.self, Simple<HibernateTag>.self, Simple<WakeTag>.self, Simple<RebootTag>.self,
                        Autostart.self, Time.self, Settings.self, Hardware.self, CPU.self, Memory.self, Disk.self, NIC.self,
                        Delete.self, Destroy.self])

@@ -71,3 +71,32 @@ extension VMCommand {
         }
     }
 }
+
+extension VMCommand {
+    struct MoveStorage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "move-storage",
+            abstract: "Move a VM's disks to another directory or storage pool on this host.",
+            discussion: """
+                A running VM keeps running: each disk is copied while QEMU mirrors every new write, \
+                then the VM switches to the copy (pivot) and its definition follows. A shut-off VM's \
+                disks are copied and its definition changed. Each disk's backing chain is flattened \
+                into the copy. The old images are removed once every disk runs on its copy (not those \
+                another VM reads through), unless --keep-old. Refused while the VM has snapshots.
+                Example: vigil vm move-storage web1 --pool fast-ssd
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The VM (name or UUID).") var vm: String
+        @Option(name: .customLong("dir"), help: "The directory the disks go to.") var directory: String?
+        @Option(help: "Or a libvirt storage pool (dir, fs or netfs).") var pool: String?
+        @Flag(help: "Keep the old images.") var keepOld = false
+        @Flag(help: "Return once started instead of following it.") var noWait = false
+
+        func run() async throws {
+            let request = StorageMoveRequest(directory: directory, pool: pool, keepOld: keepOld ? true : nil)
+            let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.percentEscaped)/move-storage" + (noWait ? "" : "?wait=60"),
+                                                         body: Array(try JSONEncoder().encode(request)))
+            try await OperationFollower.follow(response, global: global, wait: !noWait)
+        }
+    }
+}
