@@ -172,6 +172,67 @@ struct MigrationTests {
         try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(guest.name)?.state == .alive }
     }
 
+    /// Disks on storage only the source uses move with the VM: live over
+    /// NBD into images made on the destination first, then back offline,
+    /// uploaded through the other host's libvirtd. The guest keeps its boot
+    /// and its data; the images left behind are removed.
+    @Test func hostAndStorageTogetherLiveThenOffline() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        let here = try TemporaryDirectory("vsa"), there = try TemporaryDirectory("vsb"), back = try TemporaryDirectory("vsc")
+        defer { [here, there, back].forEach { $0.remove() } }
+        let name = "vm-\(UUID().uuidString.prefix(6).lowercased())"
+        let socket = "/run/vigil-test/\(name).sock"
+        for host in [1, 2] { _ = try ClusterRig.run(["exec", "\(host)", "mkdir", "-p", "/run/vigil-test"]) }
+        let guest = try TestGuest(on: rig.source, name: name, diskDirectory: here.path, controlSocket: false,
+                                  extraArguments: ["--control-socket", socket])
+        defer {
+            for c in [rig.source, rig.destination] {
+                if let d = try? c.domain(named: name) { try? d.destroy(); try? d.undefine([.managedSave, .snapshotsMetadata, .checkpointsMetadata]) }
+            }
+            guest.remove()
+        }
+        try guest.start()
+        try await rig.vigild1.waitUntil("agent alive on host 1") { try rig.vigild1.agentStatus(name)?.state == .alive }
+        let boot = try #require(try rig.vigild1.agentStatus(name)?.bootID)
+        #expect(try Self.shell(1, socket, "echo with-its-disk > /data/s.txt && sync").status == 0)
+
+        let missing = try rig.vigild1.vigil(["vm", "migrate", name, "--to", Self.host2, "--storage-dir", there.path + "/nope"])
+        #expect(missing.status != 0 && missing.stderr.contains("cannot use directory"), "\(missing.stderr)")
+
+        let r = try rig.vigild1.vigil(["vm", "migrate", name, "--to", Self.host2, "--storage-dir", there.path, "--json"])
+        let op = try JSONDecoder().decode(OperationInfo.self, from: Data(r.stdout.utf8))
+        #expect(op.state == .succeeded, "\(op.error ?? r.stderr)")
+        let moved = try rig.destination.domain(named: name)
+        #expect(try moved.state().state == .running && moved.isPersistent)
+        let disk = try DomainDefinitionProbe.diskPath(try moved.xml())
+        let persistentDisk = try DomainDefinitionProbe.diskPath(try moved.xml([.inactive]))
+        #expect(disk.hasPrefix(there.path + "/") && persistentDisk == disk, "\(disk) \(persistentDisk)")
+        #expect(!FileManager.default.fileExists(atPath: guest.diskPath), "the source's image is removed")
+        #expect(try Self.shell(2, socket, "cat /data/s.txt").stdout.contains("with-its-disk"))
+        try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(name)?.state == .alive }
+        #expect(try rig.vigild2.agentStatus(name)?.bootID == boot, "a live move does not reboot the guest")
+        #expect(try history(rig.vigild1, name).first?.options.contains("storage to \(there.path)") == true)
+
+        // Back, offline: the shut-off VM's disk uploaded to host 1, defined there, gone from host 2.
+        try moved.destroy(graceful: true)
+        let b = try rig.vigild2.vigil(["vm", "migrate", name, "--to", Self.host1, "--offline", "--storage-dir", back.path, "--json"])
+        let bop = try JSONDecoder().decode(OperationInfo.self, from: Data(b.stdout.utf8))
+        #expect(bop.state == .succeeded, "\(bop.error ?? b.stderr)")
+        #expect(throws: LibvirtError.self) { try rig.destination.domain(named: name) }
+        let home = try rig.source.domain(named: name)
+        let homeDisk = try DomainDefinitionProbe.diskPath(try home.xml([.inactive]))
+        #expect(homeDisk.hasPrefix(back.path + "/"), "\(homeDisk)")
+        #expect(!FileManager.default.fileExists(atPath: disk), "host 2's image is removed")
+        #expect(try ProcessRunner.run(["qemu-img", "check", homeDisk]).status == 0)
+        try home.create()
+        try await rig.vigild1.waitUntil("agent alive on host 1 again", timeout: 120) {
+            let a = try rig.vigild1.agentStatus(name)
+            return a?.state == .alive && a?.bootID != boot
+        }
+        #expect(try Self.shell(1, socket, "cat /data/s.txt").stdout.contains("with-its-disk"))
+    }
+
     /// Maintenance on: every running VM goes to the peer, live, and the
     /// host starts none until maintenance is off again.
     @Test func maintenanceModeEmptiesTheHostAndRefusesStarts() async throws {

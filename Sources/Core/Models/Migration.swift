@@ -17,10 +17,20 @@ public struct MigrationRequest: Codable, Sendable, Equatable {
     public var maxDowntimeMs: Int?
     /// Start in pre-copy, switch to post-copy when the timeout passes instead of pausing.
     public var postcopy: Bool?
+    /// Move the disks too, into this directory or storage pool on the
+    /// destination (for disks that are not on storage both hosts see).
+    public var storageDirectory: String?
+    public var storagePool: String?
+    /// With a storage move: keep the images here afterwards.
+    public var keepOld: Bool?
 
     public init(destination: String, live: Bool? = nil, timeoutSeconds: Int? = nil, compress: String? = nil,
                 compressLevel: Int? = nil, compressThreads: Int? = nil, bandwidthMiBs: Int? = nil,
-                autoConverge: Bool? = nil, maxDowntimeMs: Int? = nil, postcopy: Bool? = nil) {
+                autoConverge: Bool? = nil, maxDowntimeMs: Int? = nil, postcopy: Bool? = nil,
+                storageDirectory: String? = nil, storagePool: String? = nil, keepOld: Bool? = nil) {
+        self.storageDirectory = storageDirectory
+        self.storagePool = storagePool
+        self.keepOld = keepOld
         self.destination = destination
         self.live = live
         self.timeoutSeconds = timeoutSeconds
@@ -47,6 +57,12 @@ public struct MigrationRequest: Codable, Sendable, Equatable {
         if live == false && (compress != nil || autoConverge == true || postcopy == true || timeoutSeconds != nil || maxDowntimeMs != nil) {
             p.append("compression, auto-converge, post-copy, timeout and downtime are for live migrations")
         }
+        if storageDirectory != nil && storagePool != nil { p.append("give a storage directory or a storage pool on the destination, not both") }
+        if let d = storageDirectory, !d.hasPrefix("/") { p.append("storage directory must be an absolute path, got '\(d)'") }
+        if keepOld == true && storageDirectory == nil && storagePool == nil { p.append("--keep-old is for moves with storage (--storage-dir or --storage-pool)") }
+        if postcopy == true && (storageDirectory != nil || storagePool != nil) {
+            p.append("post-copy cannot be combined with a storage move (the disks must be copied before the switch-over)")
+        }
         return p
     }
 
@@ -59,6 +75,7 @@ public struct MigrationRequest: Codable, Sendable, Equatable {
         if autoConverge == true { parts.append("auto-converge") }
         if let d = maxDowntimeMs { parts.append("max downtime \(d) ms") }
         if postcopy == true { parts.append("post-copy") }
+        if let d = storageDirectory ?? storagePool.map({ "pool \($0)" }) { parts.append("storage to \(d)") }
         return parts.joined(separator: ", ")
     }
 }

@@ -61,6 +61,23 @@ struct LiveMigration: Sendable {
             if let d = r.maxDowntimeMs, live { try dom.setMaxMigrationDowntime(ms: UInt64(d)) }
             return dom
         }
+        if let storage = plan.storage {
+            guard live else { return try await moveOffline(dom, storage, ctx) }
+            // NBD copies each disk into an image that must exist there first.
+            try await makeVolumes(storage, ctx, format: "qcow2")
+            flags.insert(.copyStorage)
+            params.disks = storage.disks.map(\.target)
+            let paths = Dictionary(uniqueKeysWithValues: storage.disks.map { ($0.target, $0.to) })
+            let (liveXML, persistentXML) = try await executor.run { () throws -> (String, String) in
+                var running = try DomainDefinition(xml: try dom.xml([.migratable, .secure]))
+                running.setDiskImages(paths)
+                var persistent = try DomainDefinition(xml: try dom.xml([.inactive, .secure]))
+                persistent.setDiskImages(paths)
+                return (running.xml, persistent.xml)
+            }
+            params.destinationXML = liveXML
+            params.persistentXML = persistentXML
+        }
         // The switch-over pauses the guest: its silence then is not a hang.
         if live { await center.mutate(uuid) { $0.machine.migrationStarted() } }
         let began = ContinuousClock.now
@@ -112,6 +129,71 @@ struct LiveMigration: Sendable {
             if let t = stats["time_elapsed"] { outcome.totalMs = Double(t.number) }
         }
         return outcome
+    }
+
+    /// Creates the destination's images (journalled first: removed again unless the move commits).
+    private func makeVolumes(_ storage: MigrationService.StoragePlan, _ ctx: OperationContext, format: String,
+                             sizes: [String: Int64] = [:]) async throws {
+        for d in storage.disks {
+            try ctx.willDo(.deleteRemoteVolume(uri: plan.request.destination, path: d.to, domainUUID: plan.uuid, source: source))
+        }
+        let destination = plan.request.destination
+        try await executor.run {
+            let conn = try Connection(uri: destination)
+            defer { conn.close() }
+            try RemoteStorage.with(conn, directory: storage.directory, pool: storage.pool) { pool, _ in
+                for d in storage.disks {
+                    let bytes = sizes[d.target] ?? d.virtualBytes
+                    let xml = "<volume><name>\(XMLEscape.text(URL(fileURLWithPath: d.to).lastPathComponent))</name>"
+                        + "<capacity unit='bytes'>\(bytes)</capacity><target><format type='\(format)'/></target></volume>"
+                    _ = try pool.createVolume(xml: xml)
+                }
+            }
+        }
+    }
+
+    /// A shut-off VM and its disks to another host: each disk (its chain
+    /// flattened first) uploaded through the destination's libvirtd, then
+    /// the VM defined there and undefined here.
+    private func moveOffline(_ dom: Domain, _ storage: MigrationService.StoragePlan, _ ctx: OperationContext) async throws -> Outcome {
+        let began = ContinuousClock.now
+        var uploads: [String: String] = [:], sizes: [String: Int64] = [:]
+        for d in storage.disks {
+            try ctx.checkCancelled()
+            var file = d.from
+            if (try? await DiskImage.info(d.from))?.backing != nil {
+                // The destination cannot see this host's backing files: one standalone image.
+                file = d.from + ".vigil-upload"
+                try ctx.willCreate(file: file)
+                try await DiskImage.convert(from: d.from, to: file, progress: { p in ctx.progress(0.4 * p, "flattening \(d.target)") })
+            }
+            uploads[d.target] = file
+            sizes[d.target] = FileFacts.size(file)
+        }
+        try await makeVolumes(storage, ctx, format: "raw", sizes: sizes)
+        let destination = plan.request.destination, uuid = plan.uuid, files = uploads
+        let paths = Dictionary(uniqueKeysWithValues: storage.disks.map { ($0.target, $0.to) })
+        try await executor.run {
+            let conn = try Connection(uri: destination)
+            defer { conn.close() }
+            try RemoteStorage.with(conn, directory: storage.directory, pool: storage.pool) { pool, _ in
+                try? pool.refresh()
+                for d in storage.disks {
+                    guard let file = files[d.target] else { continue }
+                    try pool.volume(named: URL(fileURLWithPath: d.to).lastPathComponent).upload(from: file)
+                }
+            }
+            var def = try DomainDefinition(xml: try dom.xml([.inactive, .secure]))
+            def.setDiskImages(paths)
+            _ = try conn.define(xml: def.xml)
+            // Defined there: here it goes (the journal's settle step keeps exactly one if this is cut short).
+            guard let here = try? dom.connection.domain(uuid: uuid) else { return }
+            try here.undefine([.managedSave, .snapshotsMetadata, .checkpointsMetadata])
+        }
+        for (target, file) in uploads where file != storage.disks.first(where: { $0.target == target })?.from {
+            try? FileManager.default.removeItem(atPath: file)
+        }
+        return Outcome(totalMs: began.duration(to: .now).milliseconds, live: false)
     }
 
     /// Progress every half second; at the timeout, pauses the source (or

@@ -18,6 +18,23 @@ struct MigrationService: Sendable {
         let name: String
         let live: Bool
         let request: MigrationRequest
+        /// The disks moving with the VM (a move with storage), nil when they stay on shared storage.
+        var storage: StoragePlan?
+    }
+
+    /// Where each disk goes on the destination, and what goes here afterwards.
+    struct StoragePlan: Sendable {
+        struct Disk: Sendable {
+            var target: String
+            var from: String
+            var to: String
+            var virtualBytes: Int64
+        }
+        var directory: String?
+        var pool: String?
+        var disks: [Disk]
+        /// Images removed here once the VM runs (or is defined) there; none with keepOld.
+        var removeAfter: [String]
     }
 
     func migrate(vm: String, _ r: MigrationRequest) async throws -> OperationInfo {
@@ -43,6 +60,7 @@ struct MigrationService: Sendable {
             let move = LiveMigration(executor: executor, center: center, source: source, plan: plan)
             do {
                 let outcome = try await move.run(ctx)
+                if let storage = plan.storage { await removeSourceImages(storage, uuid: plan.uuid) }
                 record.apply(outcome)
                 record.result = "succeeded"
                 try? store.saveMigration(record)
@@ -61,6 +79,15 @@ struct MigrationService: Sendable {
                               action: "migrate", outcome: record.result)
                 throw error
             }
+        }
+    }
+
+    /// After a move with storage: the images left here, unless another VM reads through one.
+    private func removeSourceImages(_ storage: StoragePlan, uuid: String) async {
+        guard !storage.removeAfter.isEmpty, let conn = try? host.connection(),
+              let usage = try? await DiskUsage.around(uuid, conn, host) else { return }
+        for path in storage.removeAfter where usage.user(of: path) == nil {
+            try? FileManager.default.removeItem(atPath: path)
         }
     }
 
@@ -111,10 +138,24 @@ struct MigrationService: Sendable {
             }
             let xml = try dom.xml([.inactive, .secure])
             let def = try DomainDefinition(xml: xml)
-            let local = def.disks.compactMap(\.path).filter { !shared.contains($0) }
-            if !local.isEmpty {
-                problems.append("its disks are not on storage both hosts see: \(local.joined(separator: ", ")) "
-                    + (shared.isEmpty ? "(vigild has no --shared-storage)" : "(shared: \(shared.directories.joined(separator: ", ")))"))
+            let withStorage = r.storageDirectory != nil || r.storagePool != nil
+            var storage: StoragePlan?
+            if withStorage {
+                if try dom.snapshotCount > 0 {
+                    problems.append("it has snapshots, whose disk chains a storage move would flatten (delete them first)")
+                }
+                do {
+                    storage = try Self.storagePlan(def, r, on: destination)
+                } catch let e as APIError {
+                    problems.append(e.body.error)
+                }
+            } else {
+                let local = def.disks.compactMap(\.path).filter { !shared.contains($0) }
+                if !local.isEmpty {
+                    problems.append("its disks are not on storage both hosts see: \(local.joined(separator: ", ")) "
+                        + (shared.isEmpty ? "(vigild has no --shared-storage)" : "(shared: \(shared.directories.joined(separator: ", ")))")
+                        + "; move them with it: --storage-dir DIR or --storage-pool POOL on the destination")
+                }
             }
             if !def.nonFileDisks.isEmpty {
                 problems.append("disks that are not image files (\(def.nonFileDisks.joined(separator: ", "))) cannot be checked for sharing")
@@ -134,7 +175,31 @@ struct MigrationService: Sendable {
                 throw APIError.conflict("cannot migrate \(dom.name) to \(r.destination): " + problems.joined(separator: "; "),
                                         hint: "fix these on the destination, or choose another host")
             }
-            return Plan(uuid: dom.uuid, name: dom.name, live: live, request: r)
+            return Plan(uuid: dom.uuid, name: dom.name, live: live, request: r, storage: storage)
+        }
+    }
+
+    /// The disks' places on the destination: each problem (no such
+    /// directory or pool, a name taken there, too little space) as an error.
+    private static func storagePlan(_ def: DomainDefinition, _ r: MigrationRequest, on destination: Connection) throws -> StoragePlan {
+        try RemoteStorage.with(destination, directory: r.storageDirectory, pool: r.storagePool) { pool, path in
+            try? pool.refresh()
+            var disks: [StoragePlan.Disk] = [], problems: [String] = [], need: Int64 = 0
+            for d in def.disks where d.isOwned {
+                guard let from = d.path else { continue }
+                let name = URL(fileURLWithPath: from).lastPathComponent
+                if (try? pool.volume(named: name)) != nil { problems.append("\(path)/\(name) already exists on \(destination.uri)") }
+                let header: QCOW2.Header? = (try? QCOW2.header(from)) ?? nil
+                let size = header?.virtualSize ?? FileFacts.size(from)
+                need += size
+                disks.append(.init(target: d.target, from: from, to: path + "/" + name, virtualBytes: size))
+            }
+            if let free = try? pool.availableBytes(), Int64(clamping: free) < need {
+                problems.append("\(path) on \(destination.uri) has \(free >> 20) MiB free; the disks need up to \(need >> 20) MiB")
+            }
+            guard problems.isEmpty else { throw APIError.conflict(problems.joined(separator: "; "), hint: "") }
+            return StoragePlan(directory: r.storageDirectory, pool: r.storagePool, disks: disks,
+                               removeAfter: r.keepOld == true ? [] : disks.map(\.from))
         }
     }
 }

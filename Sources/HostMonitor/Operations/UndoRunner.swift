@@ -75,6 +75,14 @@ struct UndoRunner: Sendable {
                 return xmls.contains { DomainDefinition.diskFiles(in: $0).contains { $0.path == path } }
             }
             if !used && FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        case .deleteRemoteVolume(let uri, let path, let uuid, let source):
+            let committed = try await onHost(source) { conn in (try? conn.domain(uuid: uuid)) == nil }
+            guard !committed else { return }
+            try await onHost(uri) { conn in
+                // A destination that runs the VM on it by now keeps it (the settle step decides which copy stays).
+                if let dom = try? conn.domain(uuid: uuid), try dom.isActive { return }
+                try RemoteStorage.remove(conn, path: path)
+            }
         case .abandonBackup(let leftovers):
             try await BackupCleanup(executor: executor).perform(leftovers)
         case .abortJob(let uuid, let uri):

@@ -32,6 +32,10 @@ enum UndoStep: Codable, Sendable, Equatable {
     /// A block copy of a running VM's disk onto `path`: aborted (no pivot)
     /// while it runs, and `path` removed unless the VM runs on it by now.
     case abortBlockCopy(domainUUID: String, uri: String, disk: String, path: String)
+    /// An image made on another host for a migration with storage: removed
+    /// (through that host's libvirtd) unless the move committed, i.e. the
+    /// source host no longer has the domain.
+    case deleteRemoteVolume(uri: String, path: String, domainUUID: String, source: String)
     /// A backup being written: its partial directory, scratch files and
     /// unpublished checkpoint go; a VM started paused for it is stopped.
     case abandonBackup(BackupTaker.Leftovers)
@@ -62,6 +66,7 @@ extension UndoStep {
         case .settleMigration(let uuid, let source, let destination): "leave \(uuid) on one of \(source) and \(destination)"
         case .removeFileUnlessSnapshot(let path, let uuid, _, let snapshot): "remove \(path) unless \(uuid) has snapshot \(snapshot)"
         case .abortBlockCopy(let uuid, _, let disk, let path): "stop copying disk \(disk) of \(uuid) to \(path)"
+        case .deleteRemoteVolume(let uri, let path, _, _): "remove \(path) on \(uri) unless the migration committed"
         case .abandonBackup(let l): "clean up the unfinished backup \(l.partial)"
         case .finishSnapshotDelete(let job): "finish deleting snapshot \(job.snapshot) of \(job.domainUUID)"
         case .completeWipe(_, _, let paths): "zero-fill and delete \(paths.joined(separator: ", "))"

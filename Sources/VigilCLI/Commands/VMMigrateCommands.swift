@@ -17,7 +17,11 @@ extension VMCommand {
                 on the destination (or, with --postcopy, switches to post-copy instead: faster, but a \
                 link lost during post-copy loses the guest). The move is a journalled operation: \
                 'vigil op cancel ID' aborts it, and a vigild killed halfway leaves the VM running on \
-                exactly one host, defined once. Each migration is kept: 'vigil vm migrations VM'.
+                exactly one host, defined once. Each migration is kept: 'vigil vm migrations VM'. \
+                Disks that are not on storage both hosts see move with the VM: --storage-dir DIR or \
+                --storage-pool POOL names where on the destination (live: copied over NBD while the \
+                guest runs; offline: uploaded through the destination's libvirtd); the images here are \
+                removed afterwards unless --keep-old.
                 Example: vigil vm migrate web1 --to qemu+tcp://cvk2/system --timeout 60 --compress xbzrle
                 """)
         @OptionGroup var global: GlobalOptions
@@ -32,13 +36,17 @@ extension VMCommand {
         @Flag(help: "Throttle the guest's vCPUs when memory is dirtied faster than it moves.") var autoConverge = false
         @Option(help: "Longest pause allowed at the switch-over, in ms (QEMU's default: 300).") var maxDowntime: Int?
         @Flag(help: "At the timeout, switch to post-copy instead of pausing.") var postcopy = false
+        @Option(help: "Move the disks too, into this directory on the destination.") var storageDir: String?
+        @Option(help: "Or into this storage pool on the destination.") var storagePool: String?
+        @Flag(help: "With a storage move: keep the images here.") var keepOld = false
         @Flag(help: "Return once started instead of following it.") var noWait = false
 
         func run() async throws {
             let request = MigrationRequest(destination: destination, live: offline ? false : nil, timeoutSeconds: timeout,
                                            compress: compress, compressLevel: compressLevel, compressThreads: compressThreads,
                                            bandwidthMiBs: bandwidth, autoConverge: autoConverge ? true : nil,
-                                           maxDowntimeMs: maxDowntime, postcopy: postcopy ? true : nil)
+                                           maxDowntimeMs: maxDowntime, postcopy: postcopy ? true : nil,
+                                           storageDirectory: storageDir, storagePool: storagePool, keepOld: keepOld ? true : nil)
             let response = try await global.client.send(method: .POST, path: "/v1/vms/\(vm.percentEscaped)/migrate" + (noWait ? "" : "?wait=60"),
                                                          body: Array(try JSONEncoder().encode(request)))
             try await OperationFollower.follow(response, global: global, wait: !noWait)
