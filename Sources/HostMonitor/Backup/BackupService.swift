@@ -256,6 +256,11 @@ struct BackupService: Sendable {
         }
         var disks: [String: String] = [:], sizes: [String: Int64] = [:]
         let mode: BackupRestorer.Mode
+        if r.inPlace == true, existing == nil,
+           let other = try? await host.executor.run({ try conn.domain(named: top.info.vm) }) {
+            throw APIError.conflict("\(top.info.vm) is gone, and another VM (\(other.uuid)) now has its name",
+                                    hint: "restore beside it with --name NEW")
+        }
         if r.inPlace == true {
             if let e = existing {
                 if (e.state == .running || e.state == .paused) && r.force != true {
@@ -298,6 +303,11 @@ struct BackupService: Sendable {
                 sizes[d.target] = d.virtualBytes
             }
             mode = .newVM(name: name, uuid: UUID().uuidString.lowercased())
+        }
+        let missingDirs = Set(disks.values.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }).filter { !FileFacts.isDirectory($0) }
+        guard missingDirs.isEmpty else {
+            throw APIError.conflict("the disks' directory \(missingDirs.sorted().joined(separator: ", ")) does not exist on this host",
+                                    hint: "give --storage DIR or --pool POOL")
         }
         let plan = BackupRestorer.Plan(store: store, lineage: lineage, definition: definition, connection: conn, uri: host.uri,
                                        disks: disks, virtualBytes: sizes, tempDirectory: r.tempDirectory ?? settings.tempDirectory,

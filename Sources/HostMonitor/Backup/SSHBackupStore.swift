@@ -76,11 +76,12 @@ struct SSHBackupStore: BackupStore {
 
     func write(_ data: Data, to path: String) async throws {
         let q = Self.quoted(path), t = Self.quoted(path + ".tmp")
-        try await shell("cat > \(t) && sync \(t) 2>/dev/null; mv \(t) \(q)", input: Array(data), what: "write \(path)")
+        // Renamed into place only once written whole and flushed (a full disk must not leave a truncated file).
+        try await shell("cat > \(t) && { sync \(t) 2>/dev/null || sync; } && mv \(t) \(q)", input: Array(data), what: "write \(path)")
     }
 
     func rename(_ from: String, to: String) async throws {
-        try await shell("mv -T \(Self.quoted(from)) \(Self.quoted(to)) && sync", what: "rename \(from)")
+        try await shell("[ ! -e \(Self.quoted(to)) ] && mv \(Self.quoted(from)) \(Self.quoted(to)) && sync", what: "rename \(from)")
     }
 
     func remove(_ path: String) async throws {
