@@ -90,9 +90,11 @@ import Testing
             let vmView = vms.values.map { v in
                 // What etcd says the owner reported: only a live owner reports.
                 let owner = v.owner.flatMap { hosts[$0] }
+                // A live owner's report is fresh: not in it means stopped (a failed start, a fence).
+                let fresh = owner.map(leaseAlive) ?? false
                 return HAPlanner.VM(uuid: v.uuid, name: v.uuid, ha: v.ha, priority: v.priority, memoryMiB: v.memoryMiB, owner: v.owner,
                                     revision: v.revision, running: owner?.reported.contains(v.uuid) ?? false,
-                                    startFailed: v.startFailed)
+                                    stopped: fresh && !(owner?.reported.contains(v.uuid) ?? false))
             }
             let (actions, next) = HAPlanner.plan(hosts: view, vms: vmView, progress: progress, quorum: quorum, now: now, config: config)
             progress = next  // kept in etcd: a new manager continues from it

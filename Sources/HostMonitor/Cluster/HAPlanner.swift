@@ -56,8 +56,9 @@ enum HAPlanner {
         var revision: Int64
         /// Its owner reports it running.
         var running: Bool
-        /// Its owner reports that starting it failed (so another host may try).
-        var startFailed = false
+        /// Its owner reports it neither running nor starting (a start that
+        /// failed, a VM it fenced): another start may be tried.
+        var stopped = false
     }
 
     /// What the manager remembers between passes (kept in etcd, so a new manager continues).
@@ -123,7 +124,7 @@ enum HAPlanner {
             if let a = p.attempts[vm.uuid] {
                 // Another host may try only once the last one gave up on it (or died): never two starts at once.
                 let lastHealth = health[a.host]
-                let lastGaveUp = vm.owner == a.host && vm.startFailed && !vm.running
+                let lastGaveUp = vm.owner == a.host && vm.stopped && !vm.running
                 guard lastHealth == .dead || (lastGaveUp && a.last.duration(to: now) >= c.retryAfter) else { continue }
                 if a.count >= c.maxAttempts {
                     p.givenUp.insert(vm.uuid)
