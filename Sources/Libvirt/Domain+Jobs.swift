@@ -22,7 +22,10 @@ extension Domain {
     public func jobProgress() throws(LibvirtError) -> JobProgress {
         var info = virDomainJobInfo()
         if virDomainGetJobInfo(ptr, &info) < 0 { throw .capture("get job info of domain '\(name)'") }
-        return JobProgress(kind: JobKind(rawValue: info.type) ?? .none, dataTotal: info.dataTotal,
+        // libvirt goes on answering "cancelled" (or "completed", "failed") for a job that
+        // ended, to the connection that watched it: no job runs then.
+        let kind = JobKind(rawValue: info.type) ?? .none
+        return JobProgress(kind: kind == .bounded || kind == .unbounded ? kind : .none, dataTotal: info.dataTotal,
                            dataProcessed: info.dataProcessed, elapsedMs: info.timeElapsed)
     }
 

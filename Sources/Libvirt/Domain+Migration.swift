@@ -91,7 +91,10 @@ extension Domain {
         let flags = completed ? UInt32(VIR_DOMAIN_JOB_STATS_COMPLETED.rawValue | VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED.rawValue) : 0
         if virDomainGetJobStats(ptr, &type, &params, &count, flags) < 0 { throw .capture("get job statistics of domain '\(name)'") }
         defer { virTypedParamsFree(params, count) }
-        return (JobKind(rawValue: type) ?? .none, TypedValue.dictionary(params, count: count))
+        var kind = JobKind(rawValue: type) ?? .none
+        // The running job's: one that ended (cancelled, failed) is none.
+        if !completed && kind != .bounded && kind != .unbounded { kind = .none }
+        return (kind, TypedValue.dictionary(params, count: count))
     }
 }
 

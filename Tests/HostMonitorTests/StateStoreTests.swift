@@ -9,12 +9,12 @@ import TestSupport
         defer { dir.remove() }
         do {
             let store = try StateStore(directory: dir.path)
-            #expect(try store.appliedMigrations() == ["v1-events-agents", "v2-event-details", "v3-operations", "v3-recycle-bin", "v4-migrations", "v5-api-tokens", "v6-snapshots"])
+            #expect(try store.appliedMigrations() == ["v1-events-agents", "v2-event-details", "v3-operations", "v3-recycle-bin", "v4-migrations", "v5-api-tokens", "v6-snapshots", "v7-backup-policies"])
             try store.record(EventRecord(vmUUID: "u1", vmName: "a", kind: "lifecycle", message: "Started booted"))
             try store.record(EventRecord(vmUUID: "u2", vmName: "b", kind: "lifecycle", message: "Crashed panicked"))
         }
         let reopened = try StateStore(directory: dir.path)
-        #expect(try reopened.appliedMigrations() == ["v1-events-agents", "v2-event-details", "v3-operations", "v3-recycle-bin", "v4-migrations", "v5-api-tokens", "v6-snapshots"])
+        #expect(try reopened.appliedMigrations() == ["v1-events-agents", "v2-event-details", "v3-operations", "v3-recycle-bin", "v4-migrations", "v5-api-tokens", "v6-snapshots", "v7-backup-policies"])
         #expect(try reopened.events().map(\.message) == ["Started booted", "Crashed panicked"])
         #expect(try reopened.events(vmUUID: "u2").map(\.vmName) == ["b"])
     }

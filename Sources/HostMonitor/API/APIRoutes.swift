@@ -49,7 +49,9 @@ struct ErrorTranslation<Context: RequestContext>: RouterMiddleware {
             }
             // What this host's hypervisor cannot do, or not in the VM's state:
             // a request that does not fit, not a fault of vigild or libvirtd.
-            if [.noSupport, .operationUnsupported, .operationInvalid].contains(error.code) {
+            // (An invalid argument from libvirt is a flag this driver does not take, such as
+            // an agent shutdown on the test driver: Vigil's own arguments are checked before.)
+            if [.noSupport, .operationUnsupported, .operationInvalid, .invalidArgument].contains(error.code) {
                 throw APIError.conflict(error.description,
                                         hint: "this host's hypervisor cannot do that now; see 'vigil vm hardware VM' and the VM's state, or use --next-boot")
             }

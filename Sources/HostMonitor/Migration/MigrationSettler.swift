@@ -25,9 +25,11 @@ enum MigrationSettler {
         func persistent(_ d: Domain?) -> Bool { d.flatMap { try? $0.isPersistent } ?? false }
 
         if let here = lookup(src), active(here), (try? here.jobProgress().kind).map({ $0 != .none }) ?? false {
-            try? here.abortJob()
-            for _ in 0..<600 {
+            // A migration still in its first phase cannot be aborted yet: ask again every
+            // second until libvirt lets go of it (or a minute passes).
+            for i in 0..<1200 {
                 if (try? here.jobProgress().kind) ?? .none == .none { break }
+                if i % 20 == 0 { try? here.abortJob() }
                 usleep(50_000)
             }
         }

@@ -68,6 +68,11 @@ struct TemplateService: Sendable {
             }
             return TemplateMaker.Plan(request: r, source: source, uri: uri, running: running, definition: xml, disks: disks, mustCopy: [])
         }
+        let missing = plan.disks.filter { !FileManager.default.fileExists(atPath: $0.from) }.map { "\($0.target) (\($0.from))" }
+        guard missing.isEmpty else {
+            throw APIError.conflict("\(plan.source.name)'s disk image is missing: \(missing.joined(separator: ", "))",
+                                    hint: "restore the file or remove the disk from the VM, then try again")
+        }
         for (i, d) in plan.disks.enumerated() {
             let info = try await DiskImage.info(d.from)
             plan.disks[i].virtualSize = info.virtualSize
