@@ -265,4 +265,38 @@ struct MigrationTests {
         let again = try rig.vigild1.vigil(["vm", "start", idle.name])
         #expect(again.status == 0, "\(again.stderr)")
     }
+
+    /// vigild killed on the source in the middle of a slow live migration,
+    /// then restarted: the journal settles it, and the VM runs on exactly one
+    /// host and is defined on exactly one, its history saying what happened.
+    /// The destination's vigild killed too changes nothing for libvirt.
+    @Test func vigildKilledMidMigrationLeavesTheVMOnOneHost() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        let (guest, _) = try Self.guest(rig)
+        defer { Self.cleanUp(guest, rig) }
+        try guest.start()
+        try await rig.vigild1.waitUntil("agent alive on host 1") { try rig.vigild1.agentStatus(guest.name)?.state == .alive }
+        let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--bandwidth", "1", "--no-wait", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        try await rig.vigild1.waitUntil("migration job running") { try guest.domain.jobProgress().kind != Domain.JobKind.none }
+        rig.vigild1.kill()
+        rig.vigild2.kill()
+        let again = try DaemonProcess(connect: "qemu:///system", directory: rig.dirs[0],
+                                      extraArguments: Self.fast + ["--shared-storage", rig.shared], namespaceCommand: ClusterRig.inside(1))
+        defer { again.stop() }
+        try await again.waitUntil("history settled") {
+            try history(again, guest.name).first.map { $0.result != "running" } ?? false
+        }
+        #expect(try history(again, guest.name).first?.result == "interrupted")
+        try await again.waitUntil("no migration job left", timeout: 60) {
+            ((try? guest.domain.jobProgress().kind) ?? Domain.JobKind.none) == Domain.JobKind.none
+        }
+        let uuid = guest.domain.uuid
+        try await again.waitUntil("the VM runs on exactly one host, defined there", timeout: 60) {
+            let running = [rig.source, rig.destination].filter { c in (try? c.domain(uuid: uuid).isActive) == true }
+            let defined = [rig.source, rig.destination].filter { c in (try? c.domain(uuid: uuid).isPersistent) == true }
+            return running.count == 1 && defined.count == 1 && defined.first === running.first
+        }
+    }
 }

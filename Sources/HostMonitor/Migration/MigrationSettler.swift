@@ -28,7 +28,8 @@ enum MigrationSettler {
             // A migration still in its first phase cannot be aborted yet: ask again every
             // second until libvirt lets go of it (or a minute passes).
             for i in 0..<1200 {
-                if (try? here.jobProgress().kind) ?? .none == .none { break }
+                // Spelled out: a bare `.none` here would be Optional.none and never match.
+                if ((try? here.jobProgress().kind) ?? Domain.JobKind.none) == Domain.JobKind.none { break }
                 if i % 20 == 0 { try? here.abortJob() }
                 usleep(50_000)
             }
