@@ -16,9 +16,11 @@ struct ProtectionTests {
         let dir: TemporaryDirectory
         let daemon: DaemonProcess
         let guest: TestGuest
+        /// vigild first: a recovery it is in the middle of (destroy, then start
+        /// again) would otherwise race the guest's removal and leave it running.
         func remove() {
-            guest.remove()
             daemon.stop()
+            guest.remove()
             dir.remove()
         }
     }
