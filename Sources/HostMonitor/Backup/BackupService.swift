@@ -233,18 +233,9 @@ struct BackupService: Sendable {
         var pool: StoragePool?
         var directory = r.storageDirectory
         if let name = r.storagePool {
-            let found = try await host.executor.run { () throws -> (StoragePool, String) in
-                if let problem = PoolDisks.problem(pool: name, volume: "", conn), !problem.contains("already has") {
-                    throw APIError.conflict(problem, hint: hint)
-                }
-                let p = try conn.storagePool(named: name)
-                guard let path = try p.targetPath() else {
-                    throw APIError.conflict("pool '\(name)' names no directory", hint: "give --storage DIR instead")
-                }
-                return (p, path)
-            }
-            pool = found.0
-            directory = found.1
+            let found = try await host.executor.run { try PoolDisks.directory(pool: name, conn, hint: hint) }
+            pool = found.pool
+            directory = found.path
         }
         if let d = directory, !FileFacts.isDirectory(d) {
             throw APIError.badRequest("storage directory '\(d)' does not exist", hint: "create it, or give another one")

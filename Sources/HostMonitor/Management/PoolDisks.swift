@@ -16,6 +16,26 @@ enum PoolDisks {
 
     /// Why volume `volume` cannot be made in pool `name`, or nil.
     static func problem(pool name: String, volume: String, _ conn: Connection) -> String? {
+        if let problem = problem(pool: name, conn) { return problem }
+        if let pool = try? conn.storagePool(named: name), (try? pool.volume(named: volume)) != nil {
+            return "pool '\(name)' already has a volume \(volume)"
+        }
+        return nil
+    }
+
+    /// The pool `name` and the directory its volumes are files in, for
+    /// disks that Vigil places there itself (restores, storage moves).
+    static func directory(pool name: String, _ conn: Connection, hint: String) throws -> (pool: StoragePool, path: String) {
+        if let problem = problem(pool: name, conn) { throw APIError.conflict(problem, hint: hint) }
+        let pool = try conn.storagePool(named: name)
+        guard let path = try pool.targetPath() else {
+            throw APIError.conflict("pool '\(name)' names no directory", hint: hint)
+        }
+        return (pool, path)
+    }
+
+    /// Why pool `name` cannot hold Vigil's file disks, or nil.
+    private static func problem(pool name: String, _ conn: Connection) -> String? {
         guard !name.isEmpty, let pool = try? conn.storagePool(named: name) else {
             return "no storage pool '\(name)' (list them with 'virsh pool-list --all')"
         }
@@ -25,7 +45,6 @@ enum PoolDisks {
                 + "make the volume with your storage's tools and attach it with virsh attach-disk"
         }
         if (try? pool.isActive) != true { return "pool '\(name)' is not active (start it: virsh pool-start \(name))" }
-        if (try? pool.volume(named: volume)) != nil { return "pool '\(name)' already has a volume \(volume)" }
         return nil
     }
 

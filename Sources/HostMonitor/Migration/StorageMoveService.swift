@@ -22,11 +22,7 @@ struct StorageMoveService: Sendable {
             var pool: StoragePool?
             var dir = r.directory ?? ""
             if let name = r.pool {
-                if let problem = PoolDisks.problem(pool: name, volume: "", conn) { throw APIError.conflict(problem, hint: hint) }
-                let p = try conn.storagePool(named: name)
-                guard let path = try p.targetPath() else { throw APIError.conflict("pool '\(name)' names no directory", hint: hint) }
-                pool = p
-                dir = path
+                (pool, dir) = try PoolDisks.directory(pool: name, conn, hint: hint)
             }
             return (dom, state, try dom.xml(active ? [.secure] : [.inactive, .secure]), try dom.snapshotCount,
                     active ? try dom.jobProgress().kind != .none : false, pool, dir)

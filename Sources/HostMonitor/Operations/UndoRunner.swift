@@ -13,8 +13,7 @@ struct UndoRunner: Sendable {
         case .removeFileUnlessUsed(let path, let uuid, let uri):
             let used = try await onHost(uri) { conn in
                 guard let dom = try? conn.domain(uuid: uuid) else { return false }
-                let xmls = [try dom.xml([.inactive])] + (try dom.isActive ? [try dom.xml([])] : [])
-                return xmls.contains { DomainDefinition.diskFiles(in: $0).contains { $0.path == path } }
+                return try Self.uses(dom, path)
             }
             if !used && FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         case .deleteVolume(let pool, let volume, let uri):
@@ -71,8 +70,7 @@ struct UndoRunner: Sendable {
             let used = try await onHost(uri) { conn -> Bool in
                 guard let dom = try? conn.domain(uuid: uuid) else { return false }
                 if try dom.isActive, try dom.blockJob(disk: disk) != nil { try dom.abortBlockJob(disk: disk) }
-                let xmls = [try dom.xml([.inactive])] + (try dom.isActive ? [try dom.xml([])] : [])
-                return xmls.contains { DomainDefinition.diskFiles(in: $0).contains { $0.path == path } }
+                return try Self.uses(dom, path)
             }
             if !used && FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         case .deleteRemoteVolume(let uri, let path, let uuid, let source):
@@ -95,6 +93,12 @@ struct UndoRunner: Sendable {
                 }
             }
         }
+    }
+
+    /// Whether the domain's definition, or its live one while it runs, has `path` as a disk.
+    private static func uses(_ dom: Domain, _ path: String) throws -> Bool {
+        let xmls = [try dom.xml([.inactive])] + (try dom.isActive ? [try dom.xml([])] : [])
+        return xmls.contains { DomainDefinition.diskFiles(in: $0).contains { $0.path == path } }
     }
 
     /// Runs `body` on its own connection to `uri` (the journal names the
