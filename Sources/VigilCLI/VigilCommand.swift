@@ -5,7 +5,7 @@ struct VigilCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Administer Vigil: the guests vigild protects on this host.",
-        subcommands: [HostCommand.self, VMCommand.self, PolicyCommand.self, AgentCommand.self, TemplateCommand.self, OperationCommand.self, BinCommand.self, EventsCommand.self, SnapshotCommand.self, BackupCommand.self, TokenCommand.self])
+        subcommands: [HostCommand.self, VMCommand.self, PolicyCommand.self, AgentCommand.self, TemplateCommand.self, OperationCommand.self, BinCommand.self, EventsCommand.self, SnapshotCommand.self, BackupCommand.self, TokenCommand.self, ClusterCommand.self])
 
     // Declared here too so `vigil --socket P vm list` works as well as
     // `vigil vm list --socket P`; subcommands share the parsed values.

@@ -38,6 +38,21 @@ struct Vigild: AsyncParsableCommand {
     @Option(name: .long, help: "A directory every cluster host mounts at the same path (repeatable).")
     var sharedStorage: [String] = []
 
+    @Option(name: .long, help: "etcd client URLs of the cluster, comma-separated or repeated: joins cluster HA (needs --shared-storage).")
+    var clusterEndpoints: [String] = []
+
+    @Option(name: .long, help: "Cluster name: the etcd key prefix, so clusters can share one etcd (default: vigil).")
+    var clusterName: String?
+
+    @Option(name: .long, help: "This host's name in the cluster (default: its hostname).")
+    var clusterHost: String?
+
+    @Option(name: .long, help: "Host lease TTL in seconds, 5-60: a host that cannot renew it fences its HA VMs before it runs out (default: 5).")
+    var clusterLeaseTtl: Int?
+
+    @Option(name: .long, help: "MiB of memory this host offers VMs, for HA placement and admission control (default: all of it).")
+    var clusterMemory: Int?
+
     @Option(name: .long, help: "Default action on guest failure: ignore, restart or migrate (default: restart).")
     var defaultOnCrash: String?
 
@@ -126,16 +141,18 @@ struct Vigild: AsyncParsableCommand {
             ("backup-temp-dir", backupTempDir), ("backup-ssh-identity", backupSshIdentity),
             ("backup-ssh-known-hosts", backupSshKnownHosts), ("log-level", logLevel),
             ("metrics-address", metricsAddress), ("api-address", apiAddress), ("tls-cert", tlsCert),
-            ("tls-key", tlsKey), ("tls-client-ca", tlsClientCa)]
+            ("tls-key", tlsKey), ("tls-client-ca", tlsClientCa), ("cluster-name", clusterName), ("cluster-host", clusterHost)]
         let integers: [(String, Int?)] = [
             ("default-misses", defaultMisses), ("default-min-uptime", defaultMinUptime),
             ("default-max-resets", defaultMaxResets), ("default-window", defaultWindow),
             ("time-sync-interval", timeSyncInterval), ("agent-upgrade-timeout", agentUpgradeTimeout),
-            ("event-max-count", eventMaxCount), ("copy-rate-limit", copyRateLimit)]
+            ("event-max-count", eventMaxCount), ("copy-rate-limit", copyRateLimit),
+            ("cluster-lease-ttl", clusterLeaseTtl), ("cluster-memory", clusterMemory)]
         let numbers: [(String, Double?)] = [
             ("default-heartbeat-interval", defaultHeartbeatInterval), ("recycle-retention-days", recycleRetentionDays),
             ("recycle-retention-seconds", recycleRetentionSeconds), ("event-retention-days", eventRetentionDays)]
-        let lists: [(String, [String])] = [("peer", peer), ("shared-storage", sharedStorage), ("agent-trust-key", agentTrustKey)]
+        let lists: [(String, [String])] = [("peer", peer), ("shared-storage", sharedStorage), ("agent-trust-key", agentTrustKey),
+                                              ("cluster-endpoints", clusterEndpoints)]
         for (key, v) in strings { if let v { layer.set(key, .string(v)) } }
         for (key, v) in integers { if let v { layer.set(key, .integer(v)) } }
         for (key, v) in numbers { if let v { layer.set(key, .number(v)) } }

@@ -28,6 +28,7 @@ enum APIRoutes {
         SnapshotRoutes.add(to: router, areas.snapshots, areas.snapshotPolicies, operations: areas.operations)
         BackupRoutes.add(to: router, areas.backups, areas.backupPolicies, operations: areas.operations)
         TokenRoutes.add(to: router, areas.tokens)
+        ClusterRoutes.add(to: router, areas.cluster)
         return router
     }
 }

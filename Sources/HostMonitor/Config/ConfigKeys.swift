@@ -53,6 +53,11 @@ public enum ConfigKeys {
         .init("tls-cert", .string),
         .init("tls-key", .string),
         .init("tls-client-ca", .string),
+        .init("cluster-endpoints", .list),
+        .init("cluster-name", .string),
+        .init("cluster-host", .string),
+        .init("cluster-lease-ttl", .integer),
+        .init("cluster-memory", .integer),
     ]
 
     public static func named(_ name: String) -> ConfigKey? { all.first { $0.name == name } }

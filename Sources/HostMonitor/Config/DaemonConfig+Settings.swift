@@ -1,4 +1,5 @@
 import Core
+import Foundation
 import Logging
 
 extension DaemonConfig {
@@ -36,6 +37,39 @@ extension DaemonConfig {
                                 names: "trace, debug, info, notice, warning, error, critical")
         metricsAddress = try Self.address(r, "metrics-address")
         remoteAPI = try RemoteAPIConfig(r)
+        cluster = try Self.cluster(r, sharedStorage: sharedStorage)
+    }
+
+    static func cluster(_ r: SettingsReader, sharedStorage: [String]) throws(ConfigError) -> ClusterSettings? {
+        // "a,b,c" in one value, as etcdctl takes them, or a list.
+        let endpoints = r.list("cluster-endpoints").flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            .filter { !$0.isEmpty }
+        guard !endpoints.isEmpty else {
+            for key in ["cluster-name", "cluster-host", "cluster-lease-ttl", "cluster-memory"] where r.layer[key] != nil {
+                throw ConfigError(r.place(key), "only used with cluster-endpoints", hint: "give the etcd members' client URLs (cluster-endpoints) or leave it out")
+            }
+            return nil
+        }
+        for e in endpoints where !(e.hasPrefix("http://") || e.hasPrefix("https://")) || URL(string: e)?.host == nil {
+            throw ConfigError(r.place("cluster-endpoints"), "'\(e)' is not an etcd client URL", hint: "e.g. http://10.0.0.11:2379")
+        }
+        guard !sharedStorage.isEmpty else {
+            throw ConfigError(r.place("cluster-endpoints"), "cluster HA needs shared storage",
+                              hint: "give shared-storage DIR (every host mounts it at the same path): the storage heartbeat and the HA VMs' disks live there")
+        }
+        let name = r.string("cluster-name") ?? "vigil"
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ConfigError(r.place("cluster-name"), "must be letters, digits, - or _, got '\(name)'")
+        }
+        let host = r.string("cluster-host") ?? ProcessInfo.processInfo.hostName
+        guard !host.isEmpty, !host.contains("/") else {
+            throw ConfigError(r.place("cluster-host"), "must be a host name without '/', got '\(host)'")
+        }
+        let ttl = try r.integer("cluster-lease-ttl", default: 5, in: 5...60, unit: " seconds")
+        if let m = r.integer("cluster-memory"), m < 256 {
+            throw ConfigError(r.place("cluster-memory"), "must be at least 256 MiB, got \(m)")
+        }
+        return ClusterSettings(endpoints: endpoints, name: name, hostID: host, leaseTTLSeconds: ttl, memoryMiB: r.integer("cluster-memory"))
     }
 
     static func defaultPolicy(_ r: SettingsReader) throws(ConfigError) -> ProtectionPolicy {

@@ -27,9 +27,11 @@ struct Areas: Sendable {
     let backupPolicies: BackupPolicyService
     let backupScheduler: BackupScheduler
     let tokens: TokenService
+    /// Cluster HA (nil: this vigild is not in a cluster).
+    let cluster: ClusterService?
 
     init(config: DaemonConfig, host: HostContext, tracking: GuestTracking, requests: AgentRequests,
-         cache: DomainCache, repository: AgentRepository) {
+         cache: DomainCache, repository: AgentRepository) throws {
         let center = tracking.center
         let copier = DiskCopier(executor: host.executor, rateLimitMiBs: config.copyRateLimitMiBs)
         let busy = VMBusyMarks()
@@ -37,7 +39,11 @@ struct Areas: Sendable {
         migrations = MigrationService(host: host, center: center, sharedStorage: SharedStorage(directories: config.sharedStorage))
         maintenance = HostMaintenance(host: host, migrations: migrations, cache: cache, defaultPolicy: config.defaultPolicy,
                                       peers: config.peers, markPath: config.stateDirectory + "/maintenance")
-        lifecycle = LifecycleService(host: host, vms: vms, maintenance: maintenance)
+        cluster = try config.cluster.map {
+            try ClusterService(settings: $0, host: host, sharedStorage: config.sharedStorage,
+                               maintenanceMark: config.stateDirectory + "/maintenance")
+        }
+        lifecycle = LifecycleService(host: host, vms: vms, maintenance: maintenance, cluster: cluster)
         policies = PolicyService(host: host, center: center, defaultPolicy: config.defaultPolicy, cache: cache)
         settings = SettingsService(host: host, center: center, policies: policies)
         time = TimeService(host: host, center: center, requests: requests)

@@ -52,6 +52,10 @@ public struct Daemon: Sendable {
             .init(service: monitor), .init(service: recycleBin), .init(service: retention),
             .init(service: areas.snapshotScheduler),
             .init(service: areas.backupScheduler), .init(service: app)]
+        if let cluster = areas.cluster {
+            services.append(.init(service: cluster.member))
+            services.append(.init(service: cluster.manager))
+        }
         if let address = config.metricsAddress {
             let collector = MetricsCollector(vms: areas.vms, operations: operations, store: store,
                                              offsets: areas.time.offsets, api: apiMetrics)

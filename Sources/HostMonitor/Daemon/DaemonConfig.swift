@@ -49,6 +49,8 @@ public struct DaemonConfig: Sendable {
     public var metricsAddress: ListenAddress?
     /// The API over TCP with TLS and tokens; nil: the unix socket only.
     public var remoteAPI: RemoteAPIConfig?
+    /// Cluster HA on etcd; nil: a single host.
+    public var cluster: ClusterSettings?
 
     /// `templateDirectory`, or `templates` under the state directory.
     public var templateRoot: String { templateDirectory ?? stateDirectory + "/templates" }

@@ -26,6 +26,6 @@ struct DaemonCore: Sendable {
         requests = AgentRequests()
         let repository = try AgentRepository(stateDirectory: config.stateDirectory, trustKeyFiles: config.agentTrustKeyFiles)
         cache = DomainCache()
-        areas = Areas(config: config, host: host, tracking: tracking, requests: requests, cache: cache, repository: repository)
+        areas = try Areas(config: config, host: host, tracking: tracking, requests: requests, cache: cache, repository: repository)
     }
 }

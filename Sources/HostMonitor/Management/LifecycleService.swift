@@ -9,11 +9,20 @@ struct LifecycleService: Sendable {
     let vms: VMService
     /// A host in maintenance starts no VM.
     let maintenance: HostMaintenance
+    /// Cluster admission control (nil: not clustered).
+    let cluster: ClusterService?
 
     /// Carries out a power action and returns the VM as it is afterwards.
     func power(vm: String, _ request: PowerRequest) async throws -> VMSummary {
         if [.start, .wake].contains(request.action) { try maintenance.refusePlacement("start VMs") }
         let conn = try host.connection()
+        if request.action == .start, let cluster {
+            let facts = try await host.executor.run { () throws -> (String, String, Int, Bool) in
+                let dom = try conn.domain(nameOrUUID: vm)
+                return (dom.uuid, dom.name, Int(try dom.info().maxMemoryKiB / 1024), try dom.isActive)
+            }
+            if !facts.3 { try await cluster.admit(vmUUID: facts.0, name: facts.1, memoryMiB: facts.2) }
+        }
         let (uuid, name) = try await host.executor.run { () throws -> (String, String) in
             let dom = try conn.domain(nameOrUUID: vm)
             try PowerControl.perform(request.action, force: request.force ?? false, on: dom)

@@ -1,0 +1,330 @@
+import Core
+import Foundation
+import Libvirt
+import Logging
+import ServiceLifecycle
+
+/// This host's side of cluster HA (the "local resource manager" of Proxmox):
+/// it holds the host lease, writes the storage heartbeat, tells the cluster
+/// what runs here, starts what the manager placed here (only with the
+/// placement's fencing token), and fences its own HA VMs when it can no
+/// longer renew its lease, before another host may start them.
+actor ClusterMember {
+    private let host: HostContext
+    private let etcd: EtcdClient
+    private let keys: ClusterKeys
+    private let settings: ClusterSettings
+    private let storage: StorageHeartbeat
+    private let facts: LocalVMFacts
+    private let events: ClusterEventLog
+    private let logger: Logger
+    /// Where `vigil host maintenance` marks this host (out of HA placement).
+    private let maintenanceMark: String
+
+    private var lease: Int64?
+    /// When the last successful renewal was *sent* (etcd renewed it no earlier).
+    private var lastRenewal: ContinuousClock.Instant?
+    private var fenced = false
+    /// HA VMs this host stopped when it fenced itself; still wanted running.
+    private var fencedVMs: [String: String] = [:]
+    private var holdingWithoutQuorum = false
+    private var seq = UInt64(Date().timeIntervalSince1970 * 1000)
+    /// Placement revisions this host has acted on (a start, or running it).
+    private var handled: [String: Int64] = [:]
+    /// Statuses of starts in progress or failed here.
+    private var startStatus: [String: VMStatusRecord] = [:]
+    private var published: [String: VMStatusRecord] = [:]
+    private var publishedHost: HostRecord?
+    private var conflicts: Set<String> = []
+    /// The last view, for `vigil cluster status` and the manager.
+    private(set) var lastView: ClusterView?
+    private(set) var lastLocal: [String: LocalVMFacts.VM] = [:]
+
+    init(host: HostContext, etcd: EtcdClient, keys: ClusterKeys, settings: ClusterSettings, storage: StorageHeartbeat,
+         facts: LocalVMFacts, events: ClusterEventLog, maintenanceMark: String) {
+        self.host = host
+        self.maintenanceMark = maintenanceMark
+        self.etcd = etcd
+        self.keys = keys
+        self.settings = settings
+        self.storage = storage
+        self.facts = facts
+        self.events = events
+        self.logger = host.logger
+    }
+
+    var currentLease: Int64? { lease }
+    var isFenced: Bool { fenced }
+
+    // MARK: the lease
+
+    /// One renewal (or a new lease); called every second.
+    func renew() async {
+        let sent = ContinuousClock.now
+        do {
+            if let id = lease {
+                if try await etcd.keepAlive(id) > 0 {
+                    lastRenewal = sent
+                    holdingWithoutQuorum = false
+                } else {
+                    lease = nil
+                    await fence(because: "its etcd lease expired")
+                }
+                return
+            }
+            let id = try await etcd.grantLease(ttlSeconds: settings.leaseTTLSeconds)
+            lease = id
+            lastRenewal = sent
+            publishedHost = nil
+            published = [:]
+            if fenced {
+                fenced = false
+                beat()
+                await events.record("rejoined", "\(settings.hostID) holds a lease again after fencing itself; its fenced VMs (\(fencedVMs.values.sorted().joined(separator: ", "))) wait for the manager")
+            }
+        } catch {
+            logger.debug("cluster: lease renewal failed: \(error)")
+        }
+    }
+
+    /// The watchdog: fences once the lease may be about to run out (every 200 ms).
+    func checkFence() async {
+        guard lease != nil, !fenced, let last = lastRenewal else { return }
+        let now = ContinuousClock.now
+        guard SelfFence.mustFence(lastRenewed: last, now: now, ttl: settings.ttl, margin: settings.fenceMargin) else { return }
+        if await etcd.quorumLostEverywhere() {
+            // No leader anywhere: no lease expires, no placement moves; stopping VMs would only lose them.
+            if !holdingWithoutQuorum {
+                holdingWithoutQuorum = true
+                await events.record("hold", "etcd has no quorum (a majority of members answer without a leader): \(settings.hostID) keeps its VMs running and HA decides nothing")
+            }
+            return
+        }
+        guard lease != nil, lastRenewal == last else { return }  // renewed meanwhile
+        lease = nil
+        await fence(because: "it could not renew its etcd lease for \(last.duration(to: now).secondsText) s")
+    }
+
+    /// Stops this host's HA VMs (they may be started elsewhere soon) and says so on the storage heartbeat.
+    private func fence(because why: String) async {
+        guard !fenced else { return }
+        fenced = true
+        let began = ContinuousClock.now
+        let conn = try? host.connection()
+        let facts = self.facts
+        let stopped: [(String, String)] = (try? await host.executor.run { () -> [(String, String)] in
+            guard let conn else { return [] }
+            var stopped: [(String, String)] = []
+            for vm in try facts.read(conn).values where vm.active && vm.isProtected {
+                if (try? conn.domain(uuid: vm.uuid).destroy()) != nil { stopped.append((vm.uuid, vm.name)) }
+            }
+            return stopped
+        }) ?? []
+        for (uuid, name) in stopped { fencedVMs[uuid] = name }
+        beat()
+        let took = began.duration(to: .now).milliseconds
+        let names = stopped.map(\.1).sorted().joined(separator: ", ")
+        await events.record("fence", "\(settings.hostID) fenced itself because \(why): stopped \(stopped.isEmpty ? "no HA VM" : names) in \(took) ms")
+    }
+
+    // MARK: the storage heartbeat
+
+    func beat(stopping: Bool = false) {
+        seq += 1
+        let failed = storage.write(.init(host: settings.hostID, seq: seq, fenced: fenced, fencedVMs: fencedVMs.keys.sorted(),
+                                         agentStopped: stopping))
+        if !failed.isEmpty { logger.warning("cluster: storage heartbeat not written on \(failed.joined(separator: ", "))") }
+    }
+
+    // MARK: what runs here, and what the manager placed here
+
+    func sync() async {
+        guard let lease, !fenced else { return }
+        do {
+            let conn = try host.connection()
+            let facts = self.facts
+            let local = try await host.executor.run { try facts.read(conn) }
+            let view = ClusterView(try await etcd.list(prefix: keys.root), keys: keys)
+            lastLocal = local
+            lastView = view
+            await events.flush()
+            try await publishHost(local, conn: conn, lease: lease)
+            try await claimAndDescribe(local, view)
+            try await startPlaced(local, view, conn: conn, lease: lease)
+            try await cleanUpDeleted(local, view)
+            try await publishStatuses(local, view, lease: lease)
+        } catch {
+            logger.debug("cluster: sync failed: \(error)")
+        }
+    }
+
+    private func publishHost(_ local: [String: LocalVMFacts.VM], conn: Connection, lease: Int64) async throws {
+        let node = try await host.executor.run { try conn.nodeInfo }
+        let memory = settings.memoryMiB ?? Int(node.memoryKiB / 1024)
+        let used = local.values.filter(\.active).reduce(0) { $0 + $1.memoryMiB }
+        let record = HostRecord(id: settings.hostID, uri: host.uri, memoryMiB: memory, freeMemoryMiB: max(0, memory - used),
+                                cpus: node.cpus, maintenance: FileManager.default.fileExists(atPath: maintenanceMark),
+                                version: VigilVersion.current, sharedStorage: storage.directories)
+        guard record != publishedHost else { return }
+        try await etcd.put(keys.host(settings.hostID), try JSONEncoder.cluster.encode(record), lease: lease)
+        publishedHost = record
+    }
+
+    /// Places this host's running HA VMs that have no placement yet, takes
+    /// over VMs that run here but are placed elsewhere (they came by a
+    /// migration: their old host no longer reports them), and keeps each
+    /// VM's definition and wanted state current in etcd.
+    private func claimAndDescribe(_ local: [String: LocalVMFacts.VM], _ view: ClusterView) async throws {
+        for vm in local.values where vm.isProtected {
+            let me = settings.hostID
+            guard let placement = view.placements[vm.uuid] else {
+                guard vm.active else { continue }
+                let placed = try await etcd.transaction([.absent(keys.placement(vm.uuid))], then: [
+                    .put(keys.placement(vm.uuid), try JSONEncoder.cluster.encode(PlacementRecord(host: me, by: me))),
+                    .put(keys.vm(vm.uuid), try JSONEncoder.cluster.encode(record(vm, wanted: "running"))),
+                ])
+                if placed { await events.record("protect", vm: (vm.uuid, vm.name), "\(vm.name) runs on \(me): protected by cluster HA (priority \(vm.priority.rawValue))") }
+                continue
+            }
+            if placement.record.host == me {
+                if vm.active {
+                    handled[vm.uuid] = placement.revision
+                    fencedVMs[vm.uuid] = nil
+                    startStatus[vm.uuid] = nil
+                }
+                let previous = view.vms[vm.uuid]
+                let wanted = vm.active || fencedVMs[vm.uuid] != nil || startStatus[vm.uuid] != nil ? "running"
+                    : (handled[vm.uuid] == placement.revision ? "stopped" : previous?.wanted ?? "stopped")
+                let r = record(vm, wanted: wanted)
+                if r != previous {
+                    try await etcd.transaction([.modRevision(keys.placement(vm.uuid), equals: placement.revision)],
+                                               then: [.put(keys.vm(vm.uuid), try JSONEncoder.cluster.encode(r))])
+                }
+            } else if vm.active {
+                let elsewhere = view.runningHost(of: vm.uuid)
+                if elsewhere == nil {
+                    let taken = try await etcd.transaction([.modRevision(keys.placement(vm.uuid), equals: placement.revision)], then: [
+                        .put(keys.placement(vm.uuid), try JSONEncoder.cluster.encode(PlacementRecord(host: me, by: me))),
+                        .put(keys.vm(vm.uuid), try JSONEncoder.cluster.encode(record(vm, wanted: "running"))),
+                    ])
+                    if taken { await events.record("adopt", vm: (vm.uuid, vm.name), "\(vm.name) runs on \(me) now (it was placed on \(placement.record.host)): placement moved here") }
+                } else if let other = elsewhere, other != me, !conflicts.contains(vm.uuid) {
+                    conflicts.insert(vm.uuid)
+                    await events.record("conflict", vm: (vm.uuid, vm.name), "\(vm.name) runs on \(me) and \(other) reports it too: left alone, check its disks' leases")
+                }
+            }
+        }
+    }
+
+    private func record(_ vm: LocalVMFacts.VM, wanted: String) -> VMRecord {
+        VMRecord(uuid: vm.uuid, name: vm.name, xml: vm.xml, ha: vm.ha, priority: vm.priority, memoryMiB: vm.memoryMiB,
+                 wanted: wanted, onSharedStorage: vm.onSharedStorage)
+    }
+
+    /// Starts each VM the manager placed here, if its placement still holds
+    /// the revision it was placed at when the start begins (the fencing
+    /// token, checked by etcd in the same transaction that says "starting").
+    private func startPlaced(_ local: [String: LocalVMFacts.VM], _ view: ClusterView, conn: Connection, lease: Int64) async throws {
+        let me = settings.hostID
+        for (uuid, placement) in view.placements where placement.record.host == me && handled[uuid] != placement.revision {
+            guard let vm = view.vms[uuid], vm.wanted == "running" else { continue }
+            if local[uuid]?.active == true { handled[uuid] = placement.revision; continue }
+            let starting = VMStatusRecord(state: .starting, detail: "placed by \(placement.record.by)")
+            let mine = try await etcd.transaction([.modRevision(keys.placement(uuid), equals: placement.revision)],
+                                                  then: [.put(keys.status(me, uuid), try JSONEncoder.cluster.encode(starting), lease: lease)])
+            guard mine else { continue }
+            handled[uuid] = placement.revision
+            startStatus[uuid] = starting
+            published[uuid] = starting
+            let began = ContinuousClock.now
+            let facts = self.facts, executor = host.executor, xml = vm.xml
+            let result: Result<Void, any Error>
+            do {
+                try await executor.run {
+                    // The definition travels with the VM: policy and settings are in its metadata.
+                    let dom = try conn.define(xml: xml)
+                    facts.invalidate(uuid)
+                    try dom.create()
+                }
+                result = .success(())
+            } catch {
+                result = .failure(error)
+            }
+            let took = began.duration(to: .now).milliseconds
+            switch result {
+            case .success:
+                startStatus[uuid] = nil
+                fencedVMs[uuid] = nil
+                try? await etcd.put(keys.status(me, uuid), try JSONEncoder.cluster.encode(VMStatusRecord(state: .running)), lease: lease)
+                published[uuid] = VMStatusRecord(state: .running)
+                await events.record("started", vm: (uuid, vm.name), "\(vm.name) started on \(me) in \(took) ms (placed by \(placement.record.by))")
+            case .failure(let error):
+                let failed = VMStatusRecord(state: .failed, detail: "\(error)")
+                startStatus[uuid] = failed
+                try? await etcd.put(keys.status(me, uuid), try JSONEncoder.cluster.encode(failed), lease: lease)
+                published[uuid] = failed
+                await events.record("start-failed", vm: (uuid, vm.name), "\(vm.name) did not start on \(me): \(error)")
+            }
+        }
+    }
+
+    /// A VM placed here that this host ran and that is no longer defined was
+    /// deleted by its administrator: it leaves HA (else the manager would
+    /// start it again elsewhere).
+    private func cleanUpDeleted(_ local: [String: LocalVMFacts.VM], _ view: ClusterView) async throws {
+        for (uuid, placement) in view.placements
+        where placement.record.host == settings.hostID && local[uuid] == nil && handled[uuid] == placement.revision && startStatus[uuid] == nil {
+            let gone = try await etcd.transaction([.modRevision(keys.placement(uuid), equals: placement.revision)],
+                                                  then: [.delete(keys.placement(uuid)), .delete(keys.vm(uuid))])
+            if gone {
+                handled[uuid] = nil
+                await events.record("unprotect", vm: (uuid, view.vms[uuid]?.name ?? uuid), "\(view.vms[uuid]?.name ?? uuid) was deleted on \(settings.hostID): it leaves cluster HA")
+            }
+        }
+    }
+
+    private func publishStatuses(_ local: [String: LocalVMFacts.VM], _ view: ClusterView, lease: Int64) async throws {
+        let me = settings.hostID
+        var want: [String: VMStatusRecord] = [:]
+        for vm in local.values where vm.active && vm.isProtected { want[vm.uuid] = VMStatusRecord(state: .running) }
+        for (uuid, status) in startStatus where want[uuid] == nil { want[uuid] = status }
+        for uuid in fencedVMs.keys where want[uuid] == nil && view.placements[uuid]?.record.host == me {
+            want[uuid] = VMStatusRecord(state: .fenced, detail: "stopped when \(me) fenced itself")
+        }
+        let current = view.statuses[me] ?? [:]
+        for (uuid, status) in want where current[uuid] != status {
+            try await etcd.put(keys.status(me, uuid), try JSONEncoder.cluster.encode(status), lease: lease)
+        }
+        for uuid in current.keys where want[uuid] == nil { try await etcd.delete(keys.status(me, uuid)) }
+        published = want
+    }
+}
+
+extension ClusterMember: Service {
+    /// The lease, the watchdog, the storage heartbeat and the sync, each on its own beat.
+    nonisolated func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await Self.every(ClusterSettings.loop) { await self.renew() } }
+                group.addTask { await Self.every(.milliseconds(200)) { await self.checkFence() } }
+                group.addTask { await Self.every(.seconds(1)) { await self.beat() } }
+                group.addTask { await Self.every(ClusterSettings.loop) { await self.sync() } }
+                await group.waitForAll()
+            }
+        }
+        // A clean stop (an upgrade, a restart) leaves the VMs running: the
+        // storage heartbeat says so, and the manager leaves them alone as it
+        // would on an isolated host, until this host's vigild is back.
+        await beat(stopping: true)
+        if let lease = await currentLease { try? await etcd.revoke(lease) }
+    }
+
+    static func every(_ period: Duration, _ body: @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            let began = ContinuousClock.now
+            await body()
+            let rest = period - began.duration(to: .now)
+            try? await Task.sleep(for: rest > .zero ? rest : .milliseconds(10))
+        }
+    }
+}

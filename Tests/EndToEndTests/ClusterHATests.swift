@@ -1,0 +1,153 @@
+import Core
+import Foundation
+import Libvirt
+import Testing
+import TestSupport
+
+/// Cluster HA for real (issue 13): three `testbed/cluster` hosts, the rig's
+/// 3-member etcd, a vigild inside each host, virtlockd disk leases on the
+/// shared storage, and real guests with vigil-agent.
+@Suite(.serialized, .enabled(if: Testbed.enabled, Testbed.skipReason))
+struct ClusterHATests {
+    struct Cluster {
+        let shared: String
+        let name: String
+        let daemons: [Int: DaemonProcess]
+        let dirs: [TemporaryDirectory]
+
+        func status(via host: Int) throws -> ClusterStatus? {
+            guard let d = daemons[host] else { return nil }
+            let r = try d.vigil(["cluster", "status", "--json"])
+            return try? JSONDecoder().decode(ClusterStatus.self, from: Data(r.stdout.utf8))
+        }
+
+        func events(via host: Int) throws -> [ClusterEvent] {
+            guard let d = daemons[host] else { return [] }
+            let r = try d.vigil(["cluster", "events", "--limit", "500", "--json"])
+            return (try? JSONDecoder().decode(ClusterEventList.self, from: Data(r.stdout.utf8)).events) ?? []
+        }
+
+        func stop() {
+            for d in daemons.values { _ = d.stop() }
+            for d in dirs { d.remove() }
+        }
+    }
+
+    /// vigild on hosts 1-3, one cluster name per test (so tests never see each other's keys).
+    static func cluster(hosts: [Int] = [1, 2, 3]) throws -> Cluster {
+        let shared = try ClusterRig.up(3)
+        let endpoints = try ClusterRig.run(["etcd"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = "t" + UUID().uuidString.prefix(8).lowercased()
+        var daemons: [Int: DaemonProcess] = [:], dirs: [TemporaryDirectory] = []
+        for i in hosts {
+            let dir = try TemporaryDirectory("ha\(i)")
+            dirs.append(dir)
+            daemons[i] = try DaemonProcess(connect: "qemu:///system", directory: dir, extraArguments: [
+                "--cluster-endpoints", endpoints, "--cluster-name", name, "--shared-storage", shared,
+                "--default-heartbeat-interval", "0.5", "--default-misses", "6", "--default-min-uptime", "0",
+            ], namespaceCommand: ClusterRig.inside(i))
+        }
+        return Cluster(shared: shared, name: name, daemons: daemons, dirs: dirs)
+    }
+
+    /// Where a guest runs now, by asking each live host's libvirt from inside it.
+    static func hostsRunning(_ name: String, among hosts: [Int]) -> [Int] {
+        hosts.filter { i in
+            let r = try? ProcessRunner.run(ClusterRig.inside(i) + ["virsh", "-q", "-c", "qemu:///system", "domstate", name], timeout: 20)
+            return r?.status == 0 && r?.stdout.contains("running") == true
+        }
+    }
+
+    static func removeEverywhere(_ guest: TestGuest, hosts: [Int]) {
+        for i in hosts {
+            _ = try? ProcessRunner.run(ClusterRig.inside(i) + ["sh", "-c",
+                "virsh -q destroy \(guest.name); virsh -q undefine \(guest.name)"], timeout: 30)
+        }
+        guest.remove()
+    }
+
+    @Test func killedHostsHAVMsRunElsewhereByPriorityAndNonHAOnesStayDown() async throws {
+        let c = try Self.cluster()
+        defer { c.stop() }
+        let host1 = try Connection(uri: ClusterRig.uri(1))
+        let high = try TestGuest(on: host1, diskDirectory: c.shared, controlSocket: false)
+        let low = try TestGuest(on: host1, diskDirectory: c.shared, controlSocket: false)
+        let plain = try TestGuest(on: host1, diskDirectory: c.shared, controlSocket: false)
+        defer { for g in [high, low, plain] { Self.removeEverywhere(g, hosts: [1, 2, 3]) } }
+        let v1 = try #require(c.daemons[1])
+        for (g, args) in [(high, ["--ha-priority", "high"]), (low, ["--ha-priority", "low"]), (plain, ["--ha", "off"])] {
+            let r = try v1.vigil(["vm", "settings", g.name] + args)
+            #expect(r.status == 0, "\(r.stderr)")
+            try g.start()
+        }
+        try await v1.waitUntil("both HA guests protected by the cluster on cvk1", timeout: 120) {
+            let s = try c.status(via: 2)
+            return [high.name, low.name].allSatisfy { n in s?.vms.contains { $0.name == n && $0.host == "cvk1" && $0.state == "running" && $0.protected } == true }
+        }
+        let s = try #require(try c.status(via: 3))
+        #expect(s.vms.first { $0.name == plain.name }.map(\.protected) != true, "an HA-off VM is not protected: \(s.vms)")
+        #expect(s.hosts.filter { $0.state == "alive" }.count == 3, "\(s.hosts)")
+        #expect(s.toleratesHostFailure, "\(s.tolerance)")
+
+        try ClusterRig.run(["kill", "1"])
+        let killed = Date()
+        let survivors = [2, 3]
+        let v2 = try #require(c.daemons[2]), v3 = try #require(c.daemons[3])
+        try await v2.waitUntil("both HA guests running on a survivor with their agents heartbeating", timeout: 150) {
+            [high.name, low.name].allSatisfy { n in
+                Self.hostsRunning(n, among: survivors).count == 1
+                    && ((try? v2.agentStatus(n)?.state == .alive) == true || (try? v3.agentStatus(n)?.state == .alive) == true)
+            }
+        }
+        let back = Date().timeIntervalSince(killed)
+        for n in [high.name, low.name] {
+            #expect(Self.hostsRunning(n, among: survivors).count == 1, "\(n) runs exactly once")
+        }
+        #expect(Self.hostsRunning(plain.name, among: survivors).isEmpty, "the HA-off VM is left alone")
+        let events = try c.events(via: 2)
+        let placeHigh = try #require(events.firstIndex { $0.kind == "place" && $0.vm == high.name }, "\(events.map(\.message))")
+        let startedHigh = try #require(events.firstIndex { $0.kind == "started" && $0.vm == high.name }, "\(events.map(\.message))")
+        let placeLow = try #require(events.firstIndex { $0.kind == "place" && $0.vm == low.name }, "\(events.map(\.message))")
+        #expect(placeHigh < startedHigh && startedHigh < placeLow, "high priority first, low waits until it runs: \(events.map(\.message))")
+        #expect(events.contains { $0.kind == "host" && $0.message.contains("cvk1 is dead") }, "\(events.map(\.message))")
+        print("failover of 2 HA guests after a host kill: \(String(format: "%.1f", back)) s until both agents heartbeat")
+    }
+
+    @Test func partitionedHostFencesItselfBeforeItsVMRestartsElsewhere() async throws {
+        let c = try Self.cluster()
+        defer { c.stop() }
+        let host2 = try Connection(uri: ClusterRig.uri(2))
+        let guest = try TestGuest(on: host2, diskDirectory: c.shared, controlSocket: false)
+        defer {
+            _ = try? ClusterRig.run(["heal", "2"])
+            Self.removeEverywhere(guest, hosts: [1, 2, 3])
+        }
+        try guest.start()
+        let v1 = try #require(c.daemons[1])
+        try await v1.waitUntil("the guest protected on cvk2", timeout: 120) {
+            try c.status(via: 1)?.vms.contains { $0.name == guest.name && $0.host == "cvk2" && $0.state == "running" } == true
+        }
+        try ClusterRig.run(["partition", "2"])
+        // Its storage heartbeat goes on, so the others wait for its fence; it fences, then the VM restarts elsewhere.
+        try await v1.waitUntil("the guest running on another host", timeout: 120) {
+            !Self.hostsRunning(guest.name, among: [1, 3]).isEmpty
+        }
+        #expect(Self.hostsRunning(guest.name, among: [2]).isEmpty, "cvk2 stopped it")
+        #expect(Self.hostsRunning(guest.name, among: [1, 3]).count == 1)
+        let events = try c.events(via: 1)
+        // cvk2 could not tell etcd while cut off; the manager read it on cvk2's storage heartbeat.
+        let fence = try #require(events.firstIndex { $0.kind == "host" && $0.message.contains("cvk2 is fenced") }, "\(events.map(\.message))")
+        let place = try #require(events.firstIndex { $0.kind == "place" && $0.vm == guest.name }, "\(events.map(\.message))")
+        #expect(fence < place, "fenced before placed elsewhere: \(events.map(\.message))")
+        // Healed, cvk2 rejoins and does not start it a second time.
+        try ClusterRig.run(["heal", "2"])
+        try await v1.waitUntil("cvk2 alive again", timeout: 60) {
+            try c.status(via: 1)?.hosts.contains { $0.id == "cvk2" && $0.state == "alive" } == true
+        }
+        try await Task.sleep(for: .seconds(5))
+        #expect(Self.hostsRunning(guest.name, among: [1, 2, 3]).count == 1, "still exactly once after the heal")
+        // Its own account of the fence reaches the cluster's log once etcd answers again.
+        let own = try c.events(via: 1).first { $0.kind == "fence" && $0.host == "cvk2" }
+        #expect(own?.message.contains(guest.name) == true, "\(String(describing: own))")
+    }
+}
