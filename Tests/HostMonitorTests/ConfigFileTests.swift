@@ -58,6 +58,11 @@ import TestSupport
             tls-cert: /etc/vigil/tls/cert.pem
             tls-key: /etc/vigil/tls/key.pem
             tls-client-ca: /etc/vigil/tls/ca.pem
+            cluster-endpoints: [http://127.0.0.11:2379, http://127.0.0.12:2379]
+            cluster-name: lab-a
+            cluster-host: cvk9
+            cluster-lease-ttl: 8
+            cluster-memory: 4096
             """)
         #expect(c.libvirtURI == "qemu+tcp://h1/system" && c.stateDirectory == "/srv/vigil" && c.socketPath == "/run/v.sock")
         #expect(c.peers == ["qemu+tcp://h2/system", "qemu+tcp://h3/system"] && c.sharedStorage == ["/srv/vms"])
@@ -68,6 +73,8 @@ import TestSupport
         #expect(c.eventRetentionDays == 30 && c.eventMaxCount == 5000 && c.copyRateLimitMiBs == 100)
         #expect(c.templateRoot == "/srv/templates" && c.vmDirectory == "/srv/vms" && c.logLevel == .debug)
         #expect(c.metricsAddress == ListenAddress("127.0.0.1:9477"))
+        #expect(c.cluster == ClusterSettings(endpoints: ["http://127.0.0.11:2379", "http://127.0.0.12:2379"], name: "lab-a",
+                                             hostID: "cvk9", leaseTTLSeconds: 8, memoryMiB: 4096))
         #expect(c.backups.destination == "ssh://backup@b1:2222/srv/vigil" && c.backups.tempDirectory == "/srv/scratch")
         #expect(c.backups.ssh == SSHSettings(identity: "/etc/vigil/backup_key", knownHosts: "/etc/vigil/known_hosts"))
         #expect(c.remoteAPI == RemoteAPIConfig(address: try #require(ListenAddress("[::1]:8443")),
@@ -127,6 +134,14 @@ import TestSupport
     @Test func tlsSettingsGoTogether() {
         #expect(error("api-address: 127.0.0.1:8443\n")?.problem == "the remote API needs tls-cert and tls-key")
         #expect(error("tls-cert: /c.pem\n")?.problem == "only used with api-address")
+    }
+
+    @Test func clusterSettingsAreChecked() {
+        #expect(error("cluster-endpoints: http://127.0.0.11:2379\n")?.problem == "cluster HA needs shared storage")
+        #expect(error("shared-storage: /srv\ncluster-endpoints: 127.0.0.11:2379\n")?.problem == "'127.0.0.11:2379' is not an etcd client URL")
+        #expect(error("cluster-name: a\n")?.problem == "only used with cluster-endpoints")
+        #expect(error("shared-storage: /srv\ncluster-endpoints: http://e:2379\ncluster-lease-ttl: 3\n")?.problem.contains("5") == true)
+        #expect(error("shared-storage: /srv\ncluster-endpoints: http://e:2379\ncluster-name: a/b\n")?.problem.contains("letters") == true)
     }
 
     @Test func commandLineErrorsNameTheOption() {
