@@ -40,7 +40,8 @@ struct GuestAgentPing: Sendable {
 
     /// libvirt's errors, sorted: the agent's state, or vigild's trouble asking.
     static func outcome(of error: LibvirtError) -> Outcome {
-        guard error.code == .agentUnresponsive else { return .unknown }
+        // A reply to an older command where the sync's was due is the agent's fault too.
+        guard error.code == .agentUnresponsive || error.code == .agentUnsynced else { return .unknown }
         return error.message.contains("not connected") ? .notConnected : .silent
     }
 

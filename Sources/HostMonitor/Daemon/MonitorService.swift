@@ -210,7 +210,10 @@ public final class MonitorService: Service, Sendable {
                 logger.critical("\(text)", metadata: ["vm.name": "\(name)"])
                 events.record(vmUUID: uuid, vmName: name, kind: "alert", message: text, outcome: "not recovered")
             case .recover(let cause, let crashAction):
-                if case .heartbeatLoss = cause, let state = try? await executor.run({ try conn.domain(uuid: uuid).state().state }),
+                // On a thread of its own: the executor's threads may be held by
+                // slow agent calls (libvirt's guest-sync waits 5 s on a hung
+                // agent), and detection must not queue behind them.
+                if case .heartbeatLoss = cause, let state = try? await OwnThread.run({ try conn.domain(uuid: uuid).state().state }),
                    state != .running {
                     // Silence from a VM that was just shut off or paused (an
                     // administrator, or libvirt) is not a hang: never start it again.
