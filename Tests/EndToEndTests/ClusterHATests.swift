@@ -33,20 +33,31 @@ struct ClusterHATests {
         }
     }
 
-    /// vigild on hosts 1-3, one cluster name per test (so tests never see each other's keys).
-    static func cluster(hosts: [Int] = [1, 2, 3]) throws -> Cluster {
+    /// vigild on hosts 1-3, one cluster name per test (so tests never see each
+    /// other's keys); `first` starts alone and is the manager before the others join.
+    static func cluster(first: Int? = nil, extraArguments: [String] = []) throws -> Cluster {
         let shared = try ClusterRig.up(3)
         let endpoints = try ClusterRig.run(["etcd"]).trimmingCharacters(in: .whitespacesAndNewlines)
         let name = "t" + UUID().uuidString.prefix(8).lowercased()
         var daemons: [Int: DaemonProcess] = [:], dirs: [TemporaryDirectory] = []
-        for i in hosts {
+        func start(_ i: Int) throws {
             let dir = try TemporaryDirectory("ha\(i)")
             dirs.append(dir)
             daemons[i] = try DaemonProcess(connect: "qemu:///system", directory: dir, extraArguments: [
                 "--cluster-endpoints", endpoints, "--cluster-name", name, "--shared-storage", shared,
                 "--default-heartbeat-interval", "0.5", "--default-misses", "6", "--default-min-uptime", "0",
-            ], namespaceCommand: ClusterRig.inside(i))
+            ] + extraArguments, namespaceCommand: ClusterRig.inside(i))
         }
+        if let first {
+            try start(first)
+            let c = Cluster(shared: shared, name: name, daemons: daemons, dirs: dirs)
+            let deadline = Date().addingTimeInterval(30)
+            while (try? c.status(via: first))??.manager != "cvk\(first)" {
+                guard Date() < deadline else { c.stop(); throw TestbedError("cvk\(first) was not elected manager") }
+                usleep(200_000)
+            }
+        }
+        for i in [1, 2, 3] where i != first { try start(i) }
         return Cluster(shared: shared, name: name, daemons: daemons, dirs: dirs)
     }
 
@@ -149,5 +160,95 @@ struct ClusterHATests {
         // Its own account of the fence reaches the cluster's log once etcd answers again.
         let own = try c.events(via: 1).first { $0.kind == "fence" && $0.host == "cvk2" }
         #expect(own?.message.contains(guest.name) == true, "\(String(describing: own))")
+    }
+
+    @Test func managerKilledMidFailoverIsContinuedByTheNext() async throws {
+        let c = try Self.cluster(first: 1)
+        defer { c.stop() }
+        let host2 = try Connection(uri: ClusterRig.uri(2))
+        let high = try TestGuest(on: host2, diskDirectory: c.shared, controlSocket: false)
+        let low = try TestGuest(on: host2, diskDirectory: c.shared, controlSocket: false)
+        defer { for g in [high, low] { Self.removeEverywhere(g, hosts: [1, 2, 3]) } }
+        let v2 = try #require(c.daemons[2]), v3 = try #require(c.daemons[3])
+        for (g, p) in [(high, "high"), (low, "low")] {
+            #expect(try v2.vigil(["vm", "settings", g.name, "--ha-priority", p]).status == 0)
+            try g.start()
+        }
+        try await v3.waitUntil("both protected on cvk2, cvk1 the manager", timeout: 120) {
+            let s = try c.status(via: 3)
+            return s?.manager == "cvk1" && [high.name, low.name].allSatisfy { n in s?.vms.contains { $0.name == n && $0.host == "cvk2" && $0.state == "running" } == true }
+        }
+        try ClusterRig.run(["kill", "2"])
+        // The manager places the high-priority VM, then dies before the low one's turn.
+        try await v3.waitUntil("the manager's first placement", timeout: 60) {
+            try c.events(via: 3).contains { $0.kind == "place" && $0.vm == high.name }
+        }
+        try ClusterRig.run(["kill", "1"])
+        try await v3.waitUntil("both running on cvk3, the last host, with their agents", timeout: 150) {
+            [high.name, low.name].allSatisfy { n in
+                Self.hostsRunning(n, among: [3]).count == 1 && (try? v3.agentStatus(n)?.state == .alive) == true
+            }
+        }
+        let events = try c.events(via: 3)
+        #expect(events.contains { $0.kind == "elected" && $0.host == "cvk3" }, "cvk3 took over: \(events.map(\.message))")
+        let lows = events.filter { $0.kind == "place" && $0.vm == low.name }
+        #expect(lows.count == 1 && lows.first?.message.contains("on cvk3") == true, "the low one placed once, by the new manager: \(events.map(\.message))")
+        let s = try #require(try c.status(via: 3))
+        #expect(s.manager == "cvk3" && s.vms.filter { $0.host == "cvk3" && $0.state == "running" }.count == 2, "\(s)")
+    }
+
+    @Test func etcdLosingAMemberChangesNothingLosingQuorumFreezesHAAndAdmissionControlRefuses() async throws {
+        // 1 GiB offered per host: admission control has something to refuse.
+        let c = try Self.cluster(extraArguments: ["--cluster-memory", "1024"])
+        defer {
+            _ = try? ClusterRig.run(["etcd-start", "1"])
+            _ = try? ClusterRig.run(["etcd-start", "2"])
+            c.stop()
+        }
+        let host1 = try Connection(uri: ClusterRig.uri(1))
+        let guest = try TestGuest(on: host1, diskDirectory: c.shared, controlSocket: false)
+        let spare = try TestGuest(on: host1, diskDirectory: c.shared, controlSocket: false)
+        defer { for g in [guest, spare] { Self.removeEverywhere(g, hosts: [1, 2, 3]) } }
+        try guest.start()
+        let v1 = try #require(c.daemons[1]), v2 = try #require(c.daemons[2])
+        try await v2.waitUntil("the guest protected on cvk1", timeout: 120) {
+            try c.status(via: 2)?.vms.contains { $0.name == guest.name && $0.host == "cvk1" && $0.state == "running" } == true
+        }
+        // Admission control: 90 % of 3 GiB kept free leaves no room for the spare's 256 MiB.
+        let on = try v1.vigil(["cluster", "ha", "on", "--reserve-memory", "90"])
+        #expect(on.status == 0, "\(on.stderr)")
+        let refused = try v1.vigil(["vm", "start", spare.name])
+        #expect(refused.status != 0 && refused.stderr.contains("kept for failover"), "\(refused.stdout) \(refused.stderr)")
+        #expect(try c.status(via: 2)?.toleratesHostFailure == false)
+        #expect(try v1.vigil(["cluster", "ha", "on", "--reserve-memory", "150"]).stderr.contains("0-90"))
+        #expect(try v1.vigil(["cluster", "ha", "on", "--reserve-memory", "10"]).status == 0)
+        #expect(try v1.vigil(["vm", "start", spare.name]).status == 0, "allowed within a 10 % reserve")
+
+        func fences() throws -> [VigilEvent] {
+            try v1.events().filter { $0.kind == "cluster" && $0.message.contains("fenced itself") }
+        }
+        // One member of three lost: nothing changes.
+        try ClusterRig.run(["etcd-kill", "1"])
+        try await Task.sleep(for: .seconds(8))
+        #expect(try fences().isEmpty)
+        #expect(try c.status(via: 2)?.hosts.filter { $0.state == "alive" }.count == 3)
+        #expect(Self.hostsRunning(guest.name, among: [1]) == [1])
+        // Two lost: no quorum. Past the lease's TTL, nobody fences and nothing moves.
+        try ClusterRig.run(["etcd-kill", "2"])
+        try await Task.sleep(for: .seconds(12))
+        #expect(try fences().isEmpty, "no VM is stopped on stale state")
+        #expect(Self.hostsRunning(guest.name, among: [1]) == [1] && Self.hostsRunning(guest.name, among: [2, 3]).isEmpty)
+        #expect(try v1.events().contains { $0.kind == "cluster" && $0.message.contains("etcd has no quorum") })
+        let status = try v2.vigil(["cluster", "status"])
+        #expect(status.status != 0 && status.stderr.contains("etcd"), "\(status.stderr)")
+        // Back: every host joins again, the VM never moved.
+        try ClusterRig.run(["etcd-start", "1"])
+        try ClusterRig.run(["etcd-start", "2"])
+        try await v2.waitUntil("all hosts alive again", timeout: 60) {
+            try c.status(via: 2)?.hosts.filter { $0.state == "alive" }.count == 3
+        }
+        try await Task.sleep(for: .seconds(4))
+        #expect(try fences().isEmpty)
+        #expect(Self.hostsRunning(guest.name, among: [1, 2, 3]) == [1])
     }
 }

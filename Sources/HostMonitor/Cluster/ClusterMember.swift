@@ -28,6 +28,9 @@ actor ClusterMember {
     /// HA VMs this host stopped when it fenced itself; still wanted running.
     private var fencedVMs: [String: String] = [:]
     private var holdingWithoutQuorum = false
+    /// When a call last reached etcd's leader (every successful call does: reads are linearizable).
+    private var lastLeaderContact: ContinuousClock.Instant?
+    private var beats = StorageBeatWatch()
     private var seq = UInt64(Date().timeIntervalSince1970 * 1000)
     /// Placement revisions this host has acted on (a start, or running it).
     private var handled: [String: Int64] = [:]
@@ -63,9 +66,18 @@ actor ClusterMember {
         let sent = ContinuousClock.now
         do {
             if let id = lease {
-                if try await etcd.keepAlive(id) > 0 {
+                let ttl = try await etcd.keepAlive(id)
+                lastLeaderContact = .now
+                if ttl > 0 {
                     lastRenewal = sent
                     holdingWithoutQuorum = false
+                } else if holdingWithoutQuorum {
+                    // It ran out while nobody could reach a leader: nobody could move a
+                    // placement either, and this host's storage heartbeat went on, so
+                    // its VMs are still its own. Join again without stopping them.
+                    lease = nil
+                    holdingWithoutQuorum = false
+                    await events.record("rejoin", "\(settings.hostID)'s lease ran out while etcd had no quorum: it joins again with its VMs running")
                 } else {
                     lease = nil
                     await fence(because: "its etcd lease expired")
@@ -73,6 +85,7 @@ actor ClusterMember {
                 return
             }
             let id = try await etcd.grantLease(ttlSeconds: settings.leaseTTLSeconds)
+            lastLeaderContact = .now
             lease = id
             lastRenewal = sent
             publishedHost = nil
@@ -92,11 +105,17 @@ actor ClusterMember {
         guard lease != nil, !fenced, let last = lastRenewal else { return }
         let now = ContinuousClock.now
         guard SelfFence.mustFence(lastRenewed: last, now: now, ttl: settings.ttl, margin: settings.fenceMargin) else { return }
-        if await etcd.quorumLostEverywhere() {
-            // No leader anywhere: no lease expires, no placement moves; stopping VMs would only lose them.
+        let nobodyReachesLeader = noHostReachesLeader()
+        let leaderless = nobodyReachesLeader ? false : await etcd.quorumLostEverywhere()
+        if nobodyReachesLeader || leaderless {
+            // No leader anyone reaches: no manager can move a placement, and this
+            // host's storage heartbeat goes on, so nobody may start its VMs.
+            // Stopping them would only lose them.
             if !holdingWithoutQuorum {
                 holdingWithoutQuorum = true
-                await events.record("hold", "etcd has no quorum (a majority of members answer without a leader): \(settings.hostID) keeps its VMs running and HA decides nothing")
+                let why = nobodyReachesLeader ? "no host's storage heartbeat says it reaches etcd's leader"
+                    : "a majority of etcd members answer without a leader"
+                await events.record("hold", "etcd has no quorum (\(why)): \(settings.hostID) keeps its VMs running and HA decides nothing")
             }
             return
         }
@@ -132,8 +151,21 @@ actor ClusterMember {
     func beat(stopping: Bool = false) {
         seq += 1
         let failed = storage.write(.init(host: settings.hostID, seq: seq, fenced: fenced, fencedVMs: fencedVMs.keys.sorted(),
-                                         agentStopped: stopping))
+                                         agentStopped: stopping, reachesLeader: reachesLeader))
         if !failed.isEmpty { logger.warning("cluster: storage heartbeat not written on \(failed.joined(separator: ", "))") }
+    }
+
+    private var reachesLeader: Bool { lastLeaderContact.map { $0.duration(to: .now) < .milliseconds(1500) } ?? false }
+
+    /// Every host whose storage heartbeat moved in the last 5 s (this one
+    /// included) says it does not reach etcd's leader.
+    private func noHostReachesLeader() -> Bool {
+        let now = ContinuousClock.now
+        beats.observe(storage.readAll(), now: now)
+        guard !reachesLeader else { return false }
+        return !beats.seen.contains { host, seen in
+            host != settings.hostID && seen.at.duration(to: now) < .seconds(5) && seen.beat.reachesLeader && !seen.beat.agentStopped
+        }
     }
 
     // MARK: what runs here, and what the manager placed here
@@ -145,6 +177,7 @@ actor ClusterMember {
             let facts = self.facts
             let local = try await host.executor.run { try facts.read(conn) }
             let view = ClusterView(try await etcd.list(prefix: keys.root), keys: keys)
+            lastLeaderContact = .now
             lastLocal = local
             lastView = view
             await events.flush()
@@ -307,7 +340,7 @@ extension ClusterMember: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await Self.every(ClusterSettings.loop) { await self.renew() } }
                 group.addTask { await Self.every(.milliseconds(200)) { await self.checkFence() } }
-                group.addTask { await Self.every(.seconds(1)) { await self.beat() } }
+                group.addTask { await Self.every(.milliseconds(500)) { await self.beat() } }
                 group.addTask { await Self.every(ClusterSettings.loop) { await self.sync() } }
                 await group.waitForAll()
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -12,11 +13,13 @@ import FoundationNetworking
 ///
 /// Each call has a short timeout and moves on to the next member when one
 /// does not answer, so a dead member costs one timeout, never a stall.
-struct EtcdClient: Sendable {
+final class EtcdClient: Sendable {
     let endpoints: [URL]
     /// One call's timeout on one member (Patroni's "retry" in loop + 2 × retry ≤ TTL).
     let timeout: TimeInterval
     private let session: URLSession
+    /// The member that answered last: tried first, so a dead member costs one timeout once, not on every call.
+    private let preferred = Mutex(0)
 
     init(endpoints: [String], timeout: TimeInterval = 1.0) throws {
         let urls = try endpoints.map { text -> URL in
@@ -154,9 +157,13 @@ struct EtcdClient: Sendable {
     private func call(_ path: String, _ body: [String: Any]) async throws -> [String: Any] {
         var last: any Error = EtcdError.unreachable([])
         var tried: [String] = []
-        for url in endpoints {
+        let first = preferred.withLock { $0 }
+        for k in 0..<endpoints.count {
+            let index = (first + k) % endpoints.count, url = endpoints[index]
             do {
-                return try await post(url, path, body)
+                let reply = try await post(url, path, body)
+                if k != 0 { preferred.withLock { $0 = index } }
+                return reply
             } catch let e as EtcdError where e.isFromEtcd {
                 throw e
             } catch {

@@ -16,6 +16,8 @@ struct StorageHeartbeat: Sendable {
         var fencedVMs: [String]
         /// vigild stopped cleanly and left its VMs running: nobody may start them elsewhere.
         var agentStopped = false
+        /// The host reached etcd's leader in the last 1.5 s (false for all: etcd has no quorum anyone reaches).
+        var reachesLeader = true
     }
 
     let directories: [String]
