@@ -1,5 +1,3 @@
-import Foundation
-
 /// Cluster HA's switch and admission control (`vigil cluster ha on|off …`).
 public struct ClusterHAConfig: Codable, Sendable, Equatable {
     public var enabled: Bool

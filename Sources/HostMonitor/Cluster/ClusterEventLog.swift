@@ -35,18 +35,11 @@ final class ClusterEventLog: Sendable {
         // Milliseconds, zero-padded, then the host: keys sort by time across hosts.
         let stamp = String(Int64(now.timeIntervalSince1970 * 1000))
         let key = keys.events + String(repeating: "0", count: max(0, 15 - stamp.count)) + stamp + "-" + host
-        let pending = backlog.withLock { b in
+        backlog.withLock { b in
             b.append((key, data))
             if b.count > 100 { b.removeFirst(b.count - 100) }
-            return b
         }
-        var sent = 0
-        for (k, d) in pending {
-            guard (try? await etcd.put(k, d)) != nil else { break }
-            sent += 1
-        }
-        let done = Set(pending.prefix(sent).map(\.key))
-        backlog.withLock { b in b.removeAll { done.contains($0.key) } }
+        await flush()
     }
 
     /// Sends what waits in the backlog (called by the member once etcd answers again).

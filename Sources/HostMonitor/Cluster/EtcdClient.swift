@@ -1,15 +1,16 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Synchronization
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// etcd v3 through its JSON gateway (`/v3/kv/…`, `/v3/lease/…`), which every
-/// member serves beside gRPC. Why the gateway and Foundation's URLSession
-/// rather than grpc-swift: every call vigild makes is a short unary POST
-/// (no watch streams: the manager re-reads its small key space each
-/// second), the toolchain already ships the HTTP client, and a gRPC stack
-/// would add minutes to every fresh build (docs/ARCHITECTURE.md).
+/// member serves beside gRPC, with AsyncHTTPClient. Why the gateway rather
+/// than grpc-swift: every call vigild makes is a short unary POST (no watch
+/// streams: the manager re-reads its small key space each second), and a
+/// gRPC stack with generated protos would add minutes to every fresh build
+/// (docs/ARCHITECTURE.md). Not Foundation's URLSession: on Linux it crashed
+/// vigild (a trap in `_NativeProtocol.transferCompleted`) while etcd members
+/// came back.
 ///
 /// Each call has a short timeout and moves on to the next member when one
 /// does not answer, so a dead member costs one timeout, never a stall.
@@ -17,7 +18,7 @@ final class EtcdClient: Sendable {
     let endpoints: [URL]
     /// One call's timeout on one member (Patroni's "retry" in loop + 2 × retry ≤ TTL).
     let timeout: TimeInterval
-    private let session: URLSession
+    private let http: HTTPClient
     /// The member that answered last: tried first, so a dead member costs one timeout once, not on every call.
     private let preferred = Mutex(0)
 
@@ -31,11 +32,8 @@ final class EtcdClient: Sendable {
         guard !urls.isEmpty else { throw EtcdError.badEndpoint("(none)") }
         self.endpoints = urls
         self.timeout = timeout
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout * 2
-        configuration.httpMaximumConnectionsPerHost = 4
-        session = URLSession(configuration: configuration)
+        // The process-wide client (never shut down; each call's deadline bounds it).
+        http = HTTPClient.shared
     }
 
     struct KeyValue: Sendable, Equatable {
@@ -176,14 +174,16 @@ final class EtcdClient: Sendable {
     }
 
     private func post(_ base: URL, _ path: String, _ body: [String: Any]) async throws -> [String: Any] {
-        var request = URLRequest(url: base.appendingPathComponent(String(path.dropFirst())))
-        request.httpMethod = "POST"
-        request.timeoutInterval = timeout
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try JSONSerialization.data(withJSONObject: body)
-        let (data, response) = try await session.data(for: request)
+        var request = HTTPClientRequest(url: base.absoluteString.trimmingCharacters(in: ["/"]) + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
+        let response = try await http.execute(request, deadline: deadline)
+        let buffer = try await response.body.collect(upTo: 4 << 20)
+        let data = Data(buffer.readableBytesView)
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let status = Int(response.status.code)
         guard status == 200 else {
             let message = object["error"] as? String ?? object["message"] as? String ?? String(decoding: data.prefix(200), as: UTF8.self)
             // No leader (quorum lost) or a timed-out proposal: another member may do better.
