@@ -36,12 +36,8 @@ actor ClusterMember {
     private var handled: [String: Int64] = [:]
     /// Statuses of starts in progress or failed here.
     private var startStatus: [String: VMStatusRecord] = [:]
-    private var published: [String: VMStatusRecord] = [:]
     private var publishedHost: HostRecord?
     private var conflicts: Set<String> = []
-    /// The last view, for `vigil cluster status` and the manager.
-    private(set) var lastView: ClusterView?
-    private(set) var lastLocal: [String: LocalVMFacts.VM] = [:]
 
     init(host: HostContext, etcd: EtcdClient, keys: ClusterKeys, settings: ClusterSettings, storage: StorageHeartbeat,
          facts: LocalVMFacts, events: ClusterEventLog, maintenanceMark: String) {
@@ -89,7 +85,6 @@ actor ClusterMember {
             lease = id
             lastRenewal = sent
             publishedHost = nil
-            published = [:]
             if fenced {
                 fenced = false
                 beat()
@@ -178,13 +173,12 @@ actor ClusterMember {
             let local = try await host.executor.run { try facts.read(conn) }
             let view = ClusterView(try await etcd.list(prefix: keys.root), keys: keys)
             lastLeaderContact = .now
-            lastLocal = local
-            lastView = view
             await events.flush()
             try await publishHost(local, conn: conn, lease: lease)
             try await claimAndDescribe(local, view)
-            try await startPlaced(local, view, conn: conn, lease: lease)
-            try await cleanUpDeleted(local, view)
+            let started = try await startPlaced(local, view, conn: conn, lease: lease)
+            // `local` was read before those starts defined their VMs: not deleted ones.
+            try await cleanUpDeleted(local.merging(started) { a, _ in a }, view)
             try await publishStatuses(local, view, lease: lease)
         } catch {
             logger.debug("cluster: sync failed: \(error)")
@@ -257,8 +251,11 @@ actor ClusterMember {
     /// Starts each VM the manager placed here, if its placement still holds
     /// the revision it was placed at when the start begins (the fencing
     /// token, checked by etcd in the same transaction that says "starting").
-    private func startPlaced(_ local: [String: LocalVMFacts.VM], _ view: ClusterView, conn: Connection, lease: Int64) async throws {
+    /// Returns the VMs it defined, as `local` would now show them.
+    private func startPlaced(_ local: [String: LocalVMFacts.VM], _ view: ClusterView, conn: Connection,
+                             lease: Int64) async throws -> [String: LocalVMFacts.VM] {
         let me = settings.hostID
+        var defined: [String: LocalVMFacts.VM] = [:]
         for (uuid, placement) in view.placements where placement.record.host == me && handled[uuid] != placement.revision {
             guard let vm = view.vms[uuid], vm.wanted == "running" else { continue }
             if local[uuid]?.active == true { handled[uuid] = placement.revision; continue }
@@ -268,7 +265,6 @@ actor ClusterMember {
             guard mine else { continue }
             handled[uuid] = placement.revision
             startStatus[uuid] = starting
-            published[uuid] = starting
             let began = ContinuousClock.now
             let facts = self.facts, executor = host.executor, xml = vm.xml
             let result: Result<Void, any Error>
@@ -284,21 +280,22 @@ actor ClusterMember {
                 result = .failure(error)
             }
             let took = began.duration(to: .now).milliseconds
+            defined[uuid] = LocalVMFacts.VM(uuid: uuid, name: vm.name, active: (try? result.get()) != nil, memoryMiB: vm.memoryMiB,
+                                            ha: vm.ha, priority: vm.priority, onSharedStorage: vm.onSharedStorage, xml: vm.xml)
             switch result {
             case .success:
                 startStatus[uuid] = nil
                 fencedVMs[uuid] = nil
                 try? await etcd.put(keys.status(me, uuid), try JSONEncoder.cluster.encode(VMStatusRecord(state: .running)), lease: lease)
-                published[uuid] = VMStatusRecord(state: .running)
                 await events.record("started", vm: (uuid, vm.name), "\(vm.name) started on \(me) in \(took) ms (placed by \(placement.record.by))")
             case .failure(let error):
                 let failed = VMStatusRecord(state: .failed, detail: "\(error)")
                 startStatus[uuid] = failed
                 try? await etcd.put(keys.status(me, uuid), try JSONEncoder.cluster.encode(failed), lease: lease)
-                published[uuid] = failed
                 await events.record("start-failed", vm: (uuid, vm.name), "\(vm.name) did not start on \(me): \(error)")
             }
         }
+        return defined
     }
 
     /// A VM placed here that this host ran and that is no longer defined was
@@ -329,7 +326,6 @@ actor ClusterMember {
             try await etcd.put(keys.status(me, uuid), try JSONEncoder.cluster.encode(status), lease: lease)
         }
         for uuid in current.keys where want[uuid] == nil { try await etcd.delete(keys.status(me, uuid)) }
-        published = want
     }
 }
 
