@@ -65,8 +65,13 @@ import TestSupport
     /// Every vigild option has its key in the file, and every key its option.
     @Test func everyOptionIsAConfigKey() throws {
         let help = try ProcessRunner.run([BuiltProducts.path("vigild"), "--help-hidden"], timeout: 30).stdout
-        let options = Set(help.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," || $0 == "=" })
-            .filter { $0.hasPrefix("--") && !$0.contains("*") }.map { String($0.dropFirst(2)) })
+        // An option is declared where a help line starts with it ("  -s, --socket <path>");
+        // a mention inside another option's help text is not a declaration.
+        // (continuation lines are indented further than the two spaces of a declaration).
+        let declarations = help.split(separator: "\n").filter { $0.hasPrefix("  -") }
+            .map { $0.prefix { $0 != "<" }.split(separator: " ").prefix(2) }
+        let options = Set(declarations.flatMap { $0 }.map { $0.trimmingCharacters(in: [","]) }
+            .filter { $0.hasPrefix("--") }.map { String($0.dropFirst(2)) })
             .subtracting(["help", "help-hidden", "config", "version"])
         let keys = Set(ConfigKeys.all.map(\.name))
         #expect(options == keys, "options without a key: \(options.subtracting(keys)); keys without an option: \(keys.subtracting(options))")

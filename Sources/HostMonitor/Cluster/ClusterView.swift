@@ -63,8 +63,9 @@ struct ClusterView: Sendable {
 }
 
 extension HAPriority {
-    /// The planner's order: higher first.
-    var rank: Int {
+    /// The planner's weight: the higher, the sooner placed (Core's `rank`
+    /// sorts the other way: high first as the smallest).
+    var plannerWeight: Int {
         switch self {
         case .high: 3
         case .medium: 2
