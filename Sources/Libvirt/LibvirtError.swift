@@ -33,6 +33,7 @@ public struct LibvirtError: Error, CustomStringConvertible, Sendable, Equatable 
         public static let noNetwork = Code(rawValue: Int32(VIR_ERR_NO_NETWORK.rawValue))
         public static let agentUnresponsive = Code(rawValue: Int32(VIR_ERR_AGENT_UNRESPONSIVE.rawValue))
         public static let agentUnsynced = Code(rawValue: Int32(VIR_ERR_AGENT_UNSYNCED.rawValue))
+        public static let operationTimeout = Code(rawValue: Int32(VIR_ERR_OPERATION_TIMEOUT.rawValue))
         public static let noStoragePool = Code(rawValue: Int32(VIR_ERR_NO_STORAGE_POOL.rawValue))
         public static let noStorageVolume = Code(rawValue: Int32(VIR_ERR_NO_STORAGE_VOL.rawValue))
         public static let noDomainSnapshot = Code(rawValue: Int32(VIR_ERR_NO_DOMAIN_SNAPSHOT.rawValue))

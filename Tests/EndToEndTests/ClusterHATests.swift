@@ -223,7 +223,15 @@ struct ClusterHATests {
         #expect(refused.status != 0 && refused.stderr.contains("kept for failover"), "\(refused.stdout) \(refused.stderr)")
         #expect(try c.status(via: 2)?.toleratesHostFailure == false)
         #expect(try v1.vigil(["cluster", "ha", "on", "--reserve-memory", "150"]).stderr.contains("0-90"))
-        #expect(try v1.vigil(["cluster", "ha", "on", "--reserve-memory", "10"]).status == 0)
+        // CPU: 6 threads on three hosts, 1 claimed by the guest's vCPU; 90 % kept leaves no thread for the spare's.
+        #expect(try v1.vigil(["cluster", "ha", "on", "--reserve-memory", "0", "--reserve-cpu", "90"]).status == 0)
+        let cpuRefused = try v1.vigil(["vm", "start", spare.name])
+        #expect(cpuRefused.status != 0 && cpuRefused.stderr.contains("CPU thread(s) unclaimed by vCPUs"), "\(cpuRefused.stderr)")
+        // A dedicated failover host takes no VM an administrator starts.
+        #expect(try v1.vigil(["cluster", "ha", "on", "--reserve-cpu", "0", "--failover-host", "cvk1"]).status == 0)
+        let onFailoverHost = try v1.vigil(["vm", "start", spare.name])
+        #expect(onFailoverHost.status != 0 && onFailoverHost.stderr.contains("dedicated failover host"), "\(onFailoverHost.stderr)")
+        #expect(try v1.vigil(["cluster", "ha", "on", "--reserve-memory", "10", "--failover-host", "none"]).status == 0)
         #expect(try v1.vigil(["vm", "start", spare.name]).status == 0, "allowed within a 10 % reserve")
 
         func fences() throws -> [VigilEvent] {

@@ -12,7 +12,7 @@ import TestSupport
 struct GuestAgentOnlyTests {
     /// 1 s pings, 4 misses: a 4 s window.
     static let policy = ["--default-heartbeat-interval", "1", "--default-misses", "4", "--default-min-uptime", "0",
-                         "--default-on-crash", "restart"]
+                         "--default-on-crash", "restart", "--log-level", "debug"]
     /// qemu-ga on org.qemu.guest_agent.0; vigil-agent only on a channel no vigild watches.
     static let guestArguments = ["--qga", "--agent-channel", "org.example.unwatched.0"]
 
@@ -98,7 +98,8 @@ struct GuestAgentOnlyTests {
         let failure = try #require(try Self.failures(s).first)
         #expect(failure.cause == "heartbeat-loss" && failure.action == "restart")
         let detected = failure.time - stopped.timeIntervalSince1970
-        #expect(detected < 4 + 1.5, "detected \(detected) s after the freeze; window 4 s")
+        print("qemu-ga hang detected \(detected) s after the freeze (window 4 s)")
+        #expect(detected < 4 + 1.5, "detected \(detected) s after the freeze; window 4 s; vigild:\n\(s.daemon.log.suffix(6000))")
         try await s.daemon.waitUntil("recovered: qemu-ga answers after the reset", timeout: 120) {
             try s.daemon.events(vm: name).contains { $0.kind == "recovery" && $0.outcome == "succeeded" }
                 && s.daemon.agentStatus(name)?.state == .alive

@@ -19,6 +19,9 @@ import Testing
         #expect(GuestAgentPing.outcome(of: Self.error(.agentUnresponsive, "Guest agent is not responding: Guest agent not available for now")) == .silent)
         #expect(GuestAgentPing.outcome(of: Self.error(.noConnect, "no connection driver available")) == .unknown, "libvirtd gone: not the guest's silence")
         #expect(GuestAgentPing.outcome(of: Self.error(.operationInvalid, "domain is not running")) == .unknown)
+        #expect(GuestAgentPing.outcome(of: Self.error(.operationTimeout, "Timed out during operation: cannot acquire state change lock (held by agent=remoteDispatchDomainQemuAgentCommand)")) == .silent,
+                "the agent job held by a command the agent does not answer")
+        #expect(GuestAgentPing.outcome(of: Self.error(.agentUnsynced, "guest agent replied with wrong id to guest-sync")) == .silent)
     }
 
     @Test func hyperVPanicLinesGiveTheBugcheck() throws {

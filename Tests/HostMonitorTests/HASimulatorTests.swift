@@ -1,3 +1,4 @@
+import Core
 import Foundation
 @testable import HostMonitor
 import Testing
@@ -218,22 +219,70 @@ import Testing
         #expect(c.log.contains { $0.hasPrefix("start of") && $0.hasSuffix("on h2 failed") } ? c.log.contains { $0.contains("on h3") } : true)
     }
 
-    @Test func admissionControlAndTheMinimumOfLiveHostsHold() {
-        let c = Self.threeHosts()
-        c.config.reserveMemoryPercent = 60
-        c.run(5)
-        c.kill("h1")
-        c.run(20)
-        #expect(c.log.contains { $0.contains("within the 60 % reserve") }, "\(c.log)")
-        let started = c.startedAt.count
-        #expect(started < 3, "the reserve keeps some VMs from starting: \(c.log)")
-
+    @Test func theMinimumOfLiveHostsHoldsFailover() {
         let d = Self.threeHosts()
         d.config.minLiveHosts = 3
         d.run(5)
         d.kill("h1")
         d.run(20)
         #expect(d.startedAt.isEmpty && d.log.contains { $0.contains("fewer than the 3") }, "\(d.log)")
+    }
+
+    /// A host that froze (SIGSTOP) still holds its VMs' disk leases: every start elsewhere fails
+    /// until it thaws and fences itself. HA gives up after its attempts, and starts afresh once
+    /// a host it did not try is live again, or after retryGivenUpAfter.
+    @Test func aVMGivenUpOnIsTriedAgainWhenAHostComesBackOrLater() {
+        let c = Self.threeHosts()
+        c.config.maxAttempts = 3
+        c.run(5)
+        c.broken = ["h2", "h3"]
+        c.hosts["h1"]?.up = false       // frozen: no lease, no storage heartbeat, its QEMU stopped with it
+        c.hosts["h1"]?.storage = false
+        for (uuid, vm) in c.vms where vm.runningOn.contains("h1") { c.vms[uuid]?.runningOn.remove("h1") }
+        c.run(60)
+        #expect(c.log.contains { $0.hasPrefix("gave up db") }, "\(c.log)")
+        let tries = c.log.filter { $0.hasPrefix("start of db") }.count
+        #expect(tries == 3, "three starts (both live hosts, then one again), then no more: \(c.log)")
+        c.run(30)
+        #expect(c.log.filter { $0.hasPrefix("start of db") }.count == tries, "no retry loop while nothing changed: \(c.log)")
+        // It thaws: its leases are gone (it fenced), and the hosts can start VMs again.
+        c.broken = []
+        c.hosts["h1"]?.up = true
+        c.hosts["h1"]?.storage = true
+        c.run(30)
+        for vm in ["db", "web", "cache"] { #expect(c.host(of: vm) != nil, "\(vm) back once h1 was live again: \(c.log)") }
+
+        // Nothing comes back, but time passes: tried again after retryGivenUpAfter.
+        let d = Self.threeHosts()
+        d.config.retryGivenUpAfter = .seconds(60)
+        d.run(5)
+        d.broken = ["h2", "h3"]
+        d.kill("h1")
+        d.run(50)
+        #expect(d.log.contains { $0.hasPrefix("gave up db") }, "\(d.log)")
+        d.broken = []
+        d.run(70)
+        #expect(d.host(of: "db") != nil, "tried afresh a minute after giving up: \(d.log)")
+    }
+
+    /// The reserve of admission control is what failover uses: failover is limited by each host's room only.
+    @Test func failoverMayUseTheReserveThatAdministratorsStartsMayNot() {
+        let c = Self.threeHosts()
+        c.run(5)
+        c.kill("h1")
+        c.run(20)
+        for vm in ["db", "web", "cache"] { #expect(c.host(of: vm) != nil, "\(vm): \(c.log)") }
+
+        let a = Admission(reserveMemoryPercent: 50, reserveCPUPercent: 0)
+        let pool = Admission.Pool(memoryMiB: 8192, freeMemoryMiB: 5000, cpus: 8, freeCPUs: -4)
+        #expect(a.refusal(.init(memoryMiB: 512, vcpus: 16), from: pool) == nil, "no CPU reserve: vCPUs may be overcommitted")
+        #expect(a.refusal(.init(memoryMiB: 1024, vcpus: 1), from: pool)?.contains("under the 50 % (4096 MiB) of memory") == true)
+        let cpu = Admission(reserveMemoryPercent: 0, reserveCPUPercent: 25)
+        let threads = Admission.Pool(memoryMiB: 8192, freeMemoryMiB: 8192, cpus: 8, freeCPUs: 4)
+        #expect(cpu.refusal(.init(memoryMiB: 256, vcpus: 2), from: threads) == nil, "2 threads left, 2 kept")
+        #expect(cpu.refusal(.init(memoryMiB: 256, vcpus: 3), from: threads)?.contains("1 CPU thread(s) unclaimed by vCPUs, under the 25 % (2)") == true)
+        #expect(a.refusal(.init(memoryMiB: 9000, vcpus: 1), from: Admission.Pool(memoryMiB: 8192, freeMemoryMiB: 8192, cpus: 8, freeCPUs: 8)) != nil)
+        #expect(Admission(ClusterHAConfig(enabled: false, reserveMemoryPercent: 50)) == Admission(), "HA off: no reserve")
     }
 
     @Test func flappingAndRandomInjectionsNeverRunAVMTwice() {

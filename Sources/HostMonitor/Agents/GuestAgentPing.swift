@@ -40,8 +40,10 @@ struct GuestAgentPing: Sendable {
 
     /// libvirt's errors, sorted: the agent's state, or vigild's trouble asking.
     static func outcome(of error: LibvirtError) -> Outcome {
-        // A reply to an older command where the sync's was due is the agent's fault too.
-        guard error.code == .agentUnresponsive || error.code == .agentUnsynced else { return .unknown }
+        // A reply to an older command where the sync's was due is the agent's fault too,
+        // and so is a wait for the domain's agent job that timed out: only another agent
+        // command holds it, and only an agent that does not answer makes that one last.
+        guard [.agentUnresponsive, .agentUnsynced, .operationTimeout].contains(error.code) else { return .unknown }
         return error.message.contains("not connected") ? .notConnected : .silent
     }
 
@@ -82,6 +84,7 @@ struct GuestAgentPing: Sendable {
             case .unknown:
                 // Not the guest's silence: give it the window again once vigild can ask.
                 let window = Duration.milliseconds(policy?.heartbeatWindowMs ?? 5000)
+                logger.info("qemu-guest-agent could not be asked: its heartbeat window starts again", metadata: ["vm.name": "\(name)"])
                 await center.mutate(uuid) { $0.machine.expectSilence(until: .now + window) }
             }
             let rest = Duration.milliseconds(intervalMs) - began.duration(to: .now)

@@ -188,9 +188,10 @@ actor ClusterMember {
     private func publishHost(_ local: [String: LocalVMFacts.VM], conn: Connection, lease: Int64) async throws {
         let node = try await host.executor.run { try conn.nodeInfo }
         let memory = settings.memoryMiB ?? Int(node.memoryKiB / 1024)
-        let used = local.values.filter(\.active).reduce(0) { $0 + $1.memoryMiB }
+        let running = local.values.filter(\.active)
+        let used = running.reduce(0) { $0 + $1.memoryMiB }
         let record = HostRecord(id: settings.hostID, uri: host.uri, memoryMiB: memory, freeMemoryMiB: max(0, memory - used),
-                                cpus: node.cpus, maintenance: FileManager.default.fileExists(atPath: maintenanceMark),
+                                cpus: node.cpus, freeCPUs: node.cpus - running.reduce(0) { $0 + $1.vcpus }, maintenance: FileManager.default.fileExists(atPath: maintenanceMark),
                                 version: VigilVersion.current, sharedStorage: storage.directories)
         guard record != publishedHost else { return }
         try await etcd.put(keys.host(settings.hostID), try JSONEncoder.cluster.encode(record), lease: lease)
@@ -245,7 +246,7 @@ actor ClusterMember {
 
     private func record(_ vm: LocalVMFacts.VM, wanted: String) -> VMRecord {
         VMRecord(uuid: vm.uuid, name: vm.name, xml: vm.xml, ha: vm.ha, priority: vm.priority, memoryMiB: vm.memoryMiB,
-                 wanted: wanted, onSharedStorage: vm.onSharedStorage)
+                 vcpus: vm.vcpus, wanted: wanted, onSharedStorage: vm.onSharedStorage)
     }
 
     /// Starts each VM the manager placed here, if its placement still holds
@@ -281,7 +282,7 @@ actor ClusterMember {
             }
             let took = began.duration(to: .now).milliseconds
             defined[uuid] = LocalVMFacts.VM(uuid: uuid, name: vm.name, active: (try? result.get()) != nil, memoryMiB: vm.memoryMiB,
-                                            ha: vm.ha, priority: vm.priority, onSharedStorage: vm.onSharedStorage, xml: vm.xml)
+                                            vcpus: vm.vcpus ?? 1, ha: vm.ha, priority: vm.priority, onSharedStorage: vm.onSharedStorage, xml: vm.xml)
             switch result {
             case .success:
                 startStatus[uuid] = nil
@@ -304,6 +305,12 @@ actor ClusterMember {
     private func cleanUpDeleted(_ local: [String: LocalVMFacts.VM], _ view: ClusterView) async throws {
         for (uuid, placement) in view.placements
         where placement.record.host == settings.hostID && local[uuid] == nil && handled[uuid] == placement.revision && startStatus[uuid] == nil {
+            // Missing from the facts may also be a definition libvirt could not read just now: only "no such domain" is a deletion.
+            let conn = try host.connection()
+            let undefined = try await host.executor.run { () -> Bool in
+                do { _ = try conn.domain(uuid: uuid); return false } catch let e as LibvirtError { return e.code == .noDomain } catch { return false }
+            }
+            guard undefined else { continue }
             let gone = try await etcd.transaction([.modRevision(keys.placement(uuid), equals: placement.revision)],
                                                   then: [.delete(keys.placement(uuid)), .delete(keys.vm(uuid))])
             if gone {

@@ -39,6 +39,9 @@ struct HostRecord: Codable, Sendable, Equatable {
     var memoryMiB: Int
     var freeMemoryMiB: Int
     var cpus: Int
+    /// Threads its running VMs' vCPUs leave unclaimed (negative when overcommitted;
+    /// nil from a vigild that did not say).
+    var freeCPUs: Int?
     var maintenance: Bool
     var version: String
     /// Shared storage directories it writes a storage heartbeat on.
@@ -54,6 +57,7 @@ struct VMRecord: Codable, Sendable, Equatable {
     var ha: Bool
     var priority: HAPriority
     var memoryMiB: Int
+    var vcpus: Int?
     /// "running" or "stopped": what its owner last saw an administrator want.
     var wanted: String
     /// Every disk is on storage all hosts share (else it cannot run elsewhere).

@@ -36,8 +36,8 @@ struct ClusterService: Sendable {
 
     func status() async throws -> ClusterStatus {
         let view = try await view()
-        let beats = storage.readAll()
-        let ages = storage.ages()
+        let scanned = storage.scan()
+        let beats = scanned.mapValues(\.beat)
         var hostIDs = Set(view.hosts.keys).union(view.placements.values.map(\.record.host)).union(beats.keys)
         hostIDs.insert(settings.hostID)
         let hosts = hostIDs.sorted().map { id -> ClusterHostStatus in
@@ -45,7 +45,7 @@ struct ClusterService: Sendable {
             let state = r != nil ? "alive" : beat?.fenced == true ? "fenced" : beat?.agentStopped == true ? "vigild-stopped" : "lease-lost"
             return ClusterHostStatus(id: id, uri: r?.uri, state: state, manager: view.manager == id, maintenance: r?.maintenance ?? false,
                                      memoryMiB: r?.memoryMiB ?? 0, freeMemoryMiB: r?.freeMemoryMiB ?? 0,
-                                     storageHeartbeatAgeSeconds: ages[id],
+                                     storageHeartbeatAgeSeconds: scanned[id]?.ageSeconds,
                                      haVMs: view.vms.values.filter { view.placements[$0.uuid]?.record.host == id && $0.ha && $0.onSharedStorage }.count)
         }
         let vms = view.vms.values.sorted { $0.name < $1.name }.map { vm -> ClusterVMStatus in
@@ -61,8 +61,9 @@ struct ClusterService: Sendable {
                              hosts: hosts, vms: vms, toleratesHostFailure: tolerates, tolerance: why)
     }
 
-    /// Whether the HA VMs of each live host would fit on the other live
-    /// hosts, within the memory reserve and the minimum host count.
+    /// Whether the HA VMs of each live host would fit in the memory the
+    /// other live hosts have free (the reserve included: it is kept for
+    /// this), with enough hosts left for HA to act.
     static func tolerance(_ view: ClusterView) -> (Bool, String) {
         let live = view.hosts.values.filter { !$0.maintenance }
         guard view.config.enabled else { return (false, "HA is off") }
@@ -70,13 +71,11 @@ struct ClusterService: Sendable {
             return (false, "\(live.count) live host(s): losing one leaves fewer than the \(view.config.minHosts) HA needs")
         }
         for h in live {
-            let others = live.filter { $0.id != h.id }
-            let total = others.reduce(0) { $0 + $1.memoryMiB }
-            let free = others.reduce(0) { $0 + $1.freeMemoryMiB } - total * view.config.reserveMemoryPercent / 100
+            let free = Admission.Pool(live.filter { $0.id != h.id }).freeMemoryMiB
             let need = view.vms.values.filter { view.placements[$0.uuid]?.record.host == h.id && $0.ha && $0.onSharedStorage && $0.wanted == "running" }
                 .reduce(0) { $0 + $1.memoryMiB }
             if need > free {
-                return (false, "the HA VMs of \(h.id) (\(need) MiB) do not fit in the \(max(0, free)) MiB the other hosts have free within the \(view.config.reserveMemoryPercent) % reserve")
+                return (false, "the HA VMs of \(h.id) (\(need) MiB) do not fit in the \(max(0, free)) MiB the other hosts have free")
             }
         }
         return (true, "the HA VMs of any one host fit on the others")
@@ -111,10 +110,12 @@ struct ClusterService: Sendable {
         return c
     }
 
-    /// Refuses a VM start (or an incoming migration) on this host that would
-    /// break admission control: the memory reserve, or a start of an HA VM
-    /// that the cluster has placed on another host.
-    func admit(vmUUID: String, name: String, memoryMiB: Int) async throws {
+    /// Refuses an administrator's VM start on this host that would break
+    /// admission control: the reserves of memory and CPU kept for failover,
+    /// a dedicated failover host (it takes VMs only in a failover), or a
+    /// start of an HA VM that the cluster has placed on another host.
+    /// Failover starts themselves use the reserve: that is what it is for.
+    func admit(vmUUID: String, name: String, _ demand: Admission.Demand) async throws {
         guard let view = try? await view() else { return }
         if let p = view.placements[vmUUID], p.record.host != settings.hostID, view.hosts[p.record.host] != nil,
            view.vms[vmUUID]?.ha == true {
@@ -122,14 +123,16 @@ struct ClusterService: Sendable {
                                     hint: "start it on \(p.record.host), or migrate it (vigil vm migrate) so the placement moves with it")
         }
         let c = view.config
-        guard c.enabled, c.reserveMemoryPercent > 0 else { return }
-        let live = view.hosts.values.filter { !$0.maintenance }
-        let total = live.reduce(0) { $0 + $1.memoryMiB }
-        let free = live.reduce(0) { $0 + $1.freeMemoryMiB }
-        let reserve = total * c.reserveMemoryPercent / 100
-        if free - memoryMiB < reserve {
-            throw APIError.conflict("starting \(name) (\(memoryMiB) MiB) leaves \(free - memoryMiB) MiB free in the cluster, under the \(c.reserveMemoryPercent) % (\(reserve) MiB) kept for failover",
-                                    hint: "stop another VM, add a host, or lower the reserve (vigil cluster ha on --reserve-memory P)")
+        guard c.enabled else { return }
+        if c.failoverHosts.contains(settings.hostID) {
+            throw APIError.conflict("\(settings.hostID) is a dedicated failover host: it starts VMs only when HA restarts them here",
+                                    hint: "start \(name) on another host, or change the failover hosts (vigil cluster ha on --failover-host H, or none)")
+        }
+        let admission = Admission(c)
+        guard admission.reserveMemoryPercent > 0 || admission.reserveCPUPercent > 0 else { return }
+        if let why = admission.refusal(demand, from: Admission.Pool(view.hosts.values.filter { !$0.maintenance })) {
+            throw APIError.conflict("starting \(name) (\(demand.memoryMiB) MiB, \(demand.vcpus) vCPU) \(why)",
+                                    hint: "stop another VM, add a host, or lower the reserve (vigil cluster ha on --reserve-memory P --reserve-cpu P)")
         }
     }
 }

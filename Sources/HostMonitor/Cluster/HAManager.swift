@@ -74,8 +74,7 @@ actor HAManager {
         let me = settings.hostID
         watch.observe(storage.readAll(), now: now)
         let config = HAPlanner.Config(enabled: view.config.enabled, minLiveHosts: view.config.minHosts,
-                                      failoverHosts: Set(view.config.failoverHosts),
-                                      reserveMemoryPercent: view.config.reserveMemoryPercent)
+                                      failoverHosts: Set(view.config.failoverHosts))
         let hosts = plannerHosts(view, now: now)
         await reportHealth(hosts, now: now, config: config)
         let vms = plannerVMs(view)

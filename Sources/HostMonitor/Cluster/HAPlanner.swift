@@ -18,8 +18,6 @@ enum HAPlanner {
         var minLiveHosts = 1
         /// Hosts kept for failover: used first when a VM restarts.
         var failoverHosts: Set<String> = []
-        /// Share of the cluster's memory kept free (admission control).
-        var reserveMemoryPercent = 0
         /// How long after a host's lease expired before its state is judged
         /// (its self-fence must have happened by then: Patroni's rule).
         var fenceGrace: Duration = .seconds(2)
@@ -27,6 +25,10 @@ enum HAPlanner {
         var storageTimeout: Duration = .seconds(5)
         var maxAttempts = 3
         var retryAfter: Duration = .seconds(10)
+        /// A VM given up on is tried afresh after this long, or as soon as a
+        /// live host it was not tried on appears (a host that came back: the
+        /// disk leases a frozen host held may be free now).
+        var retryGivenUpAfter: Duration = .seconds(300)
     }
 
     struct Host: Sendable, Equatable {
@@ -101,6 +103,14 @@ enum HAPlanner {
             p.attempts[vm.uuid] = nil
             p.givenUp.remove(vm.uuid)
         }
+        // Given up long enough ago, or a live host it was never tried on: a fresh series of starts.
+        for uuid in p.givenUp {
+            guard let a = p.attempts[uuid] else { p.givenUp.remove(uuid); continue }
+            if a.last.duration(to: now) >= c.retryGivenUpAfter || live.contains(where: { !a.tried.contains($0.id) }) {
+                p.givenUp.remove(uuid)
+                p.attempts[uuid] = nil
+            }
+        }
         // Down: an HA VM (its wanted state is running) that does not run on a live host: its
         // owner is dead, or alive without it (it fenced it while cut off), or it is being recovered.
         // An owner still pending or isolated is waited for: it may still run it.
@@ -115,8 +125,6 @@ enum HAPlanner {
             return ([.hold("only \(live.count) live host(s), fewer than the \(c.minLiveHosts) HA needs to act")], p)
         }
         var free = Dictionary(uniqueKeysWithValues: live.map { ($0.id, $0.freeMemoryMiB) })
-        let total = hosts.filter { health[$0.id] == .alive }.reduce(0) { $0 + $1.memoryMiB }
-        let reserve = total * c.reserveMemoryPercent / 100
         var actions: [Action] = []
         // Priorities in order: a lower one waits until every higher one is running.
         let top = down.map(\.priority).max() ?? 0
@@ -132,14 +140,15 @@ enum HAPlanner {
                     continue
                 }
             }
+            // The reserve of admission control is what failover may use: only the host's own room counts.
+            // Hosts not tried yet first; once every live host was tried, any of them again.
             let tried = p.attempts[vm.uuid]?.tried ?? []
-            let clusterFree = free.values.reduce(0, +)
-            let fits = live.filter { (free[$0.id] ?? 0) >= vm.memoryMiB && !tried.contains($0.id) }
-            guard clusterFree - vm.memoryMiB >= reserve,
-                  let host = fits.max(by: { a, b in
-                      (c.failoverHosts.contains(a.id) ? 1 : 0, free[a.id] ?? 0, b.id) < (c.failoverHosts.contains(b.id) ? 1 : 0, free[b.id] ?? 0, a.id)
-                  }) else {
-                actions.append(.hold("no live host can take \(vm.name) (\(vm.memoryMiB) MiB) within the \(c.reserveMemoryPercent) % reserve"))
+            let fitting = live.filter { (free[$0.id] ?? 0) >= vm.memoryMiB }
+            let untried = fitting.filter { !tried.contains($0.id) }
+            guard let host = (untried.isEmpty ? fitting : untried).max(by: { a, b in
+                (c.failoverHosts.contains(a.id) ? 1 : 0, free[a.id] ?? 0, b.id) < (c.failoverHosts.contains(b.id) ? 1 : 0, free[b.id] ?? 0, a.id)
+            }) else {
+                actions.append(.hold("no live host has the \(vm.memoryMiB) MiB \(vm.name) needs free"))
                 continue
             }
             free[host.id, default: 0] -= vm.memoryMiB

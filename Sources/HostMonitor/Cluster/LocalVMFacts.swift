@@ -12,6 +12,7 @@ final class LocalVMFacts: Sendable {
         var name: String
         var active: Bool
         var memoryMiB: Int
+        var vcpus: Int
         var ha: Bool
         var priority: HAPriority
         /// Every disk file lies on shared storage (at least one disk).
@@ -44,7 +45,7 @@ final class LocalVMFacts: Sendable {
             }
             guard let entry else { continue }
             vms[uuid] = VM(uuid: uuid, name: dom.name, active: (try? dom.isActive) ?? false,
-                           memoryMiB: Int(info.maxMemoryKiB / 1024), ha: settings.haEnabled, priority: settings.haPriority,
+                           memoryMiB: Int(info.maxMemoryKiB / 1024), vcpus: info.vcpus, ha: settings.haEnabled, priority: settings.haPriority,
                            onSharedStorage: entry.shared, xml: entry.xml)
         }
         cache.withLock { c in c = c.filter { vms[$0.key] != nil } }

@@ -45,34 +45,32 @@ struct StorageHeartbeat: Sendable {
         return failed
     }
 
-    /// Seconds since each host's file last changed, by its modification time
-    /// (for display only: decisions use `StorageBeatWatch`).
-    func ages() -> [String: Double] {
-        var ages: [String: Double] = [:]
-        for shared in directories {
-            let dir = directory(shared)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where !name.hasSuffix(".new") {
-                guard let m = (try? FileManager.default.attributesOfItem(atPath: dir + "/" + name))?[.modificationDate] as? Date else { continue }
-                let age = max(0, Date().timeIntervalSince(m))
-                ages[name] = min(ages[name] ?? age, age)
-            }
-        }
-        return ages
+    /// One host's newest beat, and how old its file is by its modification
+    /// time (for display only: decisions use `StorageBeatWatch`).
+    struct Entry: Sendable {
+        var beat: Beat
+        var ageSeconds: Double?
     }
 
     /// Every host's latest beat, from whichever directory holds the newest.
-    func readAll() -> [String: Beat] {
-        var beats: [String: Beat] = [:]
+    func scan() -> [String: Entry] {
+        var entries: [String: Entry] = [:]
+        let now = Date()
         for shared in directories {
             let dir = directory(shared)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where !name.hasSuffix(".new") {
-                guard let data = FileManager.default.contents(atPath: dir + "/" + name),
+                let path = dir + "/" + name
+                guard let data = FileManager.default.contents(atPath: path),
                       let beat = try? JSONDecoder.cluster.decode(Beat.self, from: data), beat.host == name else { continue }
-                if (beats[name]?.seq ?? 0) <= beat.seq { beats[name] = beat }
+                let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+                let age = modified.map { max(0, now.timeIntervalSince($0)) }
+                if (entries[name]?.beat.seq ?? 0) <= beat.seq { entries[name] = Entry(beat: beat, ageSeconds: age) }
             }
         }
-        return beats
+        return entries
     }
+
+    func readAll() -> [String: Beat] { scan().mapValues(\.beat) }
 }
 
 /// When each host's storage heartbeat last moved, on this reader's clock.

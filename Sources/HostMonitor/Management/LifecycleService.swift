@@ -17,11 +17,14 @@ struct LifecycleService: Sendable {
         if [.start, .wake].contains(request.action) { try maintenance.refusePlacement("start VMs") }
         let conn = try host.connection()
         if request.action == .start, let cluster {
-            let facts = try await host.executor.run { () throws -> (String, String, Int, Bool) in
+            let facts = try await host.executor.run { () throws -> (uuid: String, name: String, info: DomainInfo, active: Bool) in
                 let dom = try conn.domain(nameOrUUID: vm)
-                return (dom.uuid, dom.name, Int(try dom.info().maxMemoryKiB / 1024), try dom.isActive)
+                return (dom.uuid, dom.name, try dom.info(), try dom.isActive)
             }
-            if !facts.3 { try await cluster.admit(vmUUID: facts.0, name: facts.1, memoryMiB: facts.2) }
+            if !facts.active {
+                try await cluster.admit(vmUUID: facts.uuid, name: facts.name,
+                                        Admission.Demand(memoryMiB: Int(facts.info.maxMemoryKiB / 1024), vcpus: facts.info.vcpus))
+            }
         }
         let (uuid, name) = try await host.executor.run { () throws -> (String, String) in
             let dom = try conn.domain(nameOrUUID: vm)

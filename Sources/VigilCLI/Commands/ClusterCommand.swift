@@ -87,14 +87,16 @@ struct ClusterCommand: AsyncParsableCommand {
             discussion: """
                 While on, the manager restarts the HA VMs of a dead host on the others, high priority first, \
                 placed by free memory; --min-hosts stops it acting with fewer live hosts; --failover-host \
-                hosts are used first; --reserve-memory and --reserve-cpu keep that share of the cluster free, \
-                and a VM start that would break it is refused. Options left out stay as they are.
+                hosts are used first and take no VM an administrator starts; --reserve-memory and \
+                --reserve-cpu keep that share of the live hosts' memory and CPU threads (counted as the \
+                vCPUs of running VMs) free for failover, and a VM start that would break it is refused \
+                (failover itself may use it). Options left out stay as they are.
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "on or off.") var state: String
         @Option(help: "Live hosts needed before HA acts.") var minHosts: Int?
         @Option(help: "A host kept for failover (repeatable; 'none' clears them).") var failoverHost: [String] = []
-        @Option(help: "Percentage of the cluster's CPUs kept free (0-90).") var reserveCpu: Int?
+        @Option(help: "Percentage of the cluster's CPU threads kept free of vCPUs (0-90).") var reserveCpu: Int?
         @Option(help: "Percentage of the cluster's memory kept free (0-90).") var reserveMemory: Int?
 
         func validate() throws {
