@@ -101,6 +101,9 @@ actor ClusterMember {
         let now = ContinuousClock.now
         guard SelfFence.mustFence(lastRenewed: last, now: now, ttl: settings.ttl, margin: settings.fenceMargin) else { return }
         let nobodyReachesLeader = noHostReachesLeader()
+        if nobodyReachesLeader, let contact = lastLeaderContact, contact.duration(to: now) < Self.evidenceDelay + .milliseconds(500) {
+            return  // too soon to tell an outage from a cut: look again in 200 ms
+        }
         let leaderless = nobodyReachesLeader ? false : await etcd.quorumLostEverywhere()
         if nobodyReachesLeader || leaderless {
             // No leader anyone reaches: no manager can move a placement, and this
@@ -152,21 +155,30 @@ actor ClusterMember {
 
     private var reachesLeader: Bool { lastLeaderContact.map { $0.duration(to: .now) < .milliseconds(1500) } ?? false }
 
-    /// Every host whose storage heartbeat moved in the last 5 s (this one
-    /// included) says it does not reach etcd's leader.
+    /// A beat says its host reached the leader in the 1.5 s before it was
+    /// written, every 500 ms, read here every 200 ms: seen saying so more
+    /// than this after this host's own last contact, it proves a leader that
+    /// others reach and this host does not.
+    static let evidenceDelay: Duration = .milliseconds(3000)
+
+    /// No other host has reached etcd's leader since this one last did: an
+    /// outage of etcd for everyone, not this host cut off. A beat that still
+    /// said "reaching" just after this host's own last contact proves
+    /// nothing: every host lost the leader at about the same time.
     private func noHostReachesLeader() -> Bool {
         let now = ContinuousClock.now
         beats.observe(storage.readAll(), now: now)
-        guard !reachesLeader else { return false }
-        return !beats.seen.contains { host, seen in
-            host != settings.hostID && seen.at.duration(to: now) < .seconds(5) && seen.beat.reachesLeader && !seen.beat.agentStopped
-        }
+        guard !reachesLeader, let contact = lastLeaderContact else { return false }
+        return !beats.lastReaching.contains { host, at in host != settings.hostID && at > contact + Self.evidenceDelay }
     }
 
     // MARK: what runs here, and what the manager placed here
 
     func sync() async {
         guard let lease, !fenced else { return }
+        // A host that was frozen past its lease wakes up here as often as in
+        // the watchdog: it must not act (adopt, place) on a lease that may be gone.
+        guard let last = lastRenewal, !SelfFence.mustFence(lastRenewed: last, now: .now, ttl: settings.ttl, margin: settings.fenceMargin) else { return }
         do {
             let conn = try host.connection()
             let facts = self.facts
@@ -203,11 +215,13 @@ actor ClusterMember {
     /// migration: their old host no longer reports them), and keeps each
     /// VM's definition and wanted state current in etcd.
     private func claimAndDescribe(_ local: [String: LocalVMFacts.VM], _ view: ClusterView) async throws {
+        // Every write below also needs this host's lease to hold (its host key is bound to it).
+        let mine = EtcdClient.Compare.present(keys.host(settings.hostID))
         for vm in local.values where vm.isProtected {
             let me = settings.hostID
             guard let placement = view.placements[vm.uuid] else {
                 guard vm.active else { continue }
-                let placed = try await etcd.transaction([.absent(keys.placement(vm.uuid))], then: [
+                let placed = try await etcd.transaction([.absent(keys.placement(vm.uuid)), mine], then: [
                     .put(keys.placement(vm.uuid), try JSONEncoder.cluster.encode(PlacementRecord(host: me, by: me))),
                     .put(keys.vm(vm.uuid), try JSONEncoder.cluster.encode(record(vm, wanted: "running"))),
                 ])
@@ -225,13 +239,13 @@ actor ClusterMember {
                     : (handled[vm.uuid] == placement.revision ? "stopped" : previous?.wanted ?? "stopped")
                 let r = record(vm, wanted: wanted)
                 if r != previous {
-                    try await etcd.transaction([.modRevision(keys.placement(vm.uuid), equals: placement.revision)],
+                    try await etcd.transaction([.modRevision(keys.placement(vm.uuid), equals: placement.revision), mine],
                                                then: [.put(keys.vm(vm.uuid), try JSONEncoder.cluster.encode(r))])
                 }
             } else if vm.active {
                 let elsewhere = view.runningHost(of: vm.uuid)
                 if elsewhere == nil {
-                    let taken = try await etcd.transaction([.modRevision(keys.placement(vm.uuid), equals: placement.revision)], then: [
+                    let taken = try await etcd.transaction([.modRevision(keys.placement(vm.uuid), equals: placement.revision), mine], then: [
                         .put(keys.placement(vm.uuid), try JSONEncoder.cluster.encode(PlacementRecord(host: me, by: me))),
                         .put(keys.vm(vm.uuid), try JSONEncoder.cluster.encode(record(vm, wanted: "running"))),
                     ])
@@ -311,7 +325,8 @@ actor ClusterMember {
                 do { _ = try conn.domain(uuid: uuid); return false } catch let e as LibvirtError { return e.code == .noDomain } catch { return false }
             }
             guard undefined else { continue }
-            let gone = try await etcd.transaction([.modRevision(keys.placement(uuid), equals: placement.revision)],
+            let gone = try await etcd.transaction([.modRevision(keys.placement(uuid), equals: placement.revision),
+                                                   .present(keys.host(settings.hostID))],
                                                   then: [.delete(keys.placement(uuid)), .delete(keys.vm(uuid))])
             if gone {
                 handled[uuid] = nil

@@ -49,6 +49,8 @@ final class EtcdClient: Sendable {
         case modRevision(String, equals: Int64)
         /// The key does not exist.
         case absent(String)
+        /// The key exists (for a key bound to a lease: the lease holds).
+        case present(String)
         case value(String, equals: Data)
     }
 
@@ -219,6 +221,7 @@ final class EtcdClient: Sendable {
         switch c {
         case .modRevision(let k, let rev): ["key": b64(k), "target": "MOD", "result": "EQUAL", "mod_revision": String(rev)]
         case .absent(let k): ["key": b64(k), "target": "CREATE", "result": "EQUAL", "create_revision": "0"]
+        case .present(let k): ["key": b64(k), "target": "CREATE", "result": "GREATER", "create_revision": "0"]
         case .value(let k, let v): ["key": b64(k), "target": "VALUE", "result": "EQUAL", "value": v.base64EncodedString()]
         }
     }

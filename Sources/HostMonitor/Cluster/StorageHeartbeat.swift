@@ -76,11 +76,14 @@ struct StorageHeartbeat: Sendable {
 /// When each host's storage heartbeat last moved, on this reader's clock.
 struct StorageBeatWatch: Sendable {
     private(set) var seen: [String: (seq: UInt64, at: ContinuousClock.Instant, beat: StorageHeartbeat.Beat)] = [:]
+    /// When each host's beat was last seen saying it reaches etcd's leader (a running vigild's).
+    private(set) var lastReaching: [String: ContinuousClock.Instant] = [:]
 
     mutating func observe(_ beats: [String: StorageHeartbeat.Beat], now: ContinuousClock.Instant) {
         for (host, beat) in beats {
             if let old = seen[host], old.seq == beat.seq { continue }
             seen[host] = (beat.seq, now, beat)
+            if beat.reachesLeader && !beat.agentStopped { lastReaching[host] = now }
         }
     }
 
