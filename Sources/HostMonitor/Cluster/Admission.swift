@@ -44,11 +44,6 @@ struct Admission: Sendable, Equatable {
                 freeCPUs += h.freeCPUs ?? h.cpus
             }
         }
-
-        mutating func take(_ d: Demand) {
-            freeMemoryMiB -= d.memoryMiB
-            freeCPUs -= d.vcpus
-        }
     }
 
     struct Demand: Sendable, Equatable {

@@ -99,7 +99,7 @@ actor ClusterMember {
     func checkFence() async {
         guard lease != nil, !fenced, let last = lastRenewal else { return }
         let now = ContinuousClock.now
-        guard SelfFence.mustFence(lastRenewed: last, now: now, ttl: settings.ttl, margin: settings.fenceMargin) else { return }
+        guard pastFencePoint(last, now: now) else { return }
         let nobodyReachesLeader = noHostReachesLeader()
         if nobodyReachesLeader, let contact = lastLeaderContact, contact.duration(to: now) < Self.evidenceDelay + .milliseconds(500) {
             return  // too soon to tell an outage from a cut: look again in 200 ms
@@ -121,6 +121,13 @@ actor ClusterMember {
         lease = nil
         await fence(because: "it could not renew its etcd lease for \(last.duration(to: now).secondsText) s")
     }
+
+    private func pastFencePoint(_ lastRenewed: ContinuousClock.Instant, now: ContinuousClock.Instant) -> Bool {
+        SelfFence.mustFence(lastRenewed: lastRenewed, now: now, ttl: settings.ttl, margin: settings.fenceMargin)
+    }
+
+    /// A transaction's guard that this host's lease holds (its host key is bound to it).
+    private var leaseHolds: EtcdClient.Compare { .present(keys.host(settings.hostID)) }
 
     /// Stops this host's HA VMs (they may be started elsewhere soon) and says so on the storage heartbeat.
     private func fence(because why: String) async {
@@ -178,7 +185,7 @@ actor ClusterMember {
         guard let lease, !fenced else { return }
         // A host that was frozen past its lease wakes up here as often as in
         // the watchdog: it must not act (adopt, place) on a lease that may be gone.
-        guard let last = lastRenewal, !SelfFence.mustFence(lastRenewed: last, now: .now, ttl: settings.ttl, margin: settings.fenceMargin) else { return }
+        guard let last = lastRenewal, !pastFencePoint(last, now: .now) else { return }
         do {
             let conn = try host.connection()
             let facts = self.facts
@@ -215,8 +222,7 @@ actor ClusterMember {
     /// migration: their old host no longer reports them), and keeps each
     /// VM's definition and wanted state current in etcd.
     private func claimAndDescribe(_ local: [String: LocalVMFacts.VM], _ view: ClusterView) async throws {
-        // Every write below also needs this host's lease to hold (its host key is bound to it).
-        let mine = EtcdClient.Compare.present(keys.host(settings.hostID))
+        let mine = leaseHolds  // every write below also needs this host's lease to hold
         for vm in local.values where vm.isProtected {
             let me = settings.hostID
             guard let placement = view.placements[vm.uuid] else {
@@ -325,8 +331,7 @@ actor ClusterMember {
                 do { _ = try conn.domain(uuid: uuid); return false } catch let e as LibvirtError { return e.code == .noDomain } catch { return false }
             }
             guard undefined else { continue }
-            let gone = try await etcd.transaction([.modRevision(keys.placement(uuid), equals: placement.revision),
-                                                   .present(keys.host(settings.hostID))],
+            let gone = try await etcd.transaction([.modRevision(keys.placement(uuid), equals: placement.revision), leaseHolds],
                                                   then: [.delete(keys.placement(uuid)), .delete(keys.vm(uuid))])
             if gone {
                 handled[uuid] = nil

@@ -61,15 +61,3 @@ struct ClusterView: Sendable {
         statuses.first { host, vms in hosts[host] != nil && [.running, .starting].contains(vms[uuid]?.state) }?.key
     }
 }
-
-extension HAPriority {
-    /// The planner's weight: the higher, the sooner placed (Core's `rank`
-    /// sorts the other way: high first as the smallest).
-    var plannerWeight: Int {
-        switch self {
-        case .high: 3
-        case .medium: 2
-        case .low: 1
-        }
-    }
-}

@@ -132,8 +132,9 @@ actor HAManager {
             let owner = runningOn ?? placement?.record.host
             let status = owner.flatMap { view.statuses[$0]?[vm.uuid] }
             let fencedThere = owner.flatMap { watch.beat($0) }.map { $0.fenced && $0.fencedVMs.contains(vm.uuid) } ?? false
+            // The planner places a higher priority first: Core's rank negated (high is rank 0).
             return HAPlanner.VM(uuid: vm.uuid, name: vm.name, ha: vm.ha && vm.onSharedStorage && vm.wanted == "running",
-                                priority: vm.priority.plannerWeight, memoryMiB: vm.memoryMiB, owner: owner,
+                                priority: -vm.priority.rank, memoryMiB: vm.memoryMiB, owner: owner,
                                 // Starting is not running yet: a lower priority waits for it.
                                 revision: placement?.revision ?? 0, running: runningOn.flatMap { view.statuses[$0]?[vm.uuid]?.state } == .running,
                                 stopped: status.map { $0.state == .failed || $0.state == .fenced } ?? fencedThere)
