@@ -110,6 +110,9 @@ import Testing
                     // A host starts what etcd places on it only while it reaches etcd and holds its lease.
                     if let h = hosts[host], h.up, h.network, leaseAlive(h), !broken.contains(host) {
                         vm.runningOn.insert(host)
+                        // Its "starting" status, written under its lease in the start's own transaction:
+                        // reported even if the host is cut off right after.
+                        hosts[host]?.reported.insert(uuid)
                         startedAt[uuid, default: []].append(now)
                         log.append("started \(uuid) on \(host)")
                     } else {
