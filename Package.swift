@@ -60,6 +60,8 @@ let package = Package(
         // needs neither Hummingbird, NIO nor GRDB.
         .target(name: "FuzzSupport", swiftSettings: strict),
         .executableTarget(name: "FuzzAgentChannel", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
+        .executableTarget(name: "FuzzCodecAgreement", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
+        .executableTarget(name: "FuzzAgentPackage", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
         .executableTarget(name: "FuzzRequestBody", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
         .executableTarget(name: "FuzzQGA", dependencies: ["AgentWire", "FuzzSupport"], swiftSettings: strict),
         .executableTarget(name: "FuzzQCOW2", dependencies: ["FuzzSupport"], swiftSettings: strict),

@@ -24,7 +24,8 @@ enum FuzzRequestBody {
         return e
     }()
 
-    /// Every Core type an API route decodes a body into (see Sources/HostMonitor/API).
+    /// Every Core type an API route decodes a body into (RequestBody.decode and
+    /// decodeOptional in Sources/HostMonitor; FuzzRegressionTests checks none is missing).
     static let bodies: [@Sendable (Data) -> Void] = [
         { roundTrip(ProtectionPolicy.self, $0) { p in if p.problems.isEmpty { _ = p.heartbeatWindowMs } } },
         { roundTrip(VMSettingsDocument.self, $0) },
@@ -46,6 +47,19 @@ enum FuzzRequestBody {
         { roundTrip(TemplateFileRequest.self, $0) },
         { roundTrip(TemplateEditRequest.self, $0) },
         { roundTrip(TemplateDeployRequest.self, $0) },
+        { roundTrip(MigrationRequest.self, $0) { _ = $0.problems } },
+        { roundTrip(StorageMoveRequest.self, $0) { _ = $0.problems } },
+        { roundTrip(MaintenanceRequest.self, $0) },
+        { roundTrip(SnapshotRequest.self, $0) { _ = $0.problems } },
+        { roundTrip(SnapshotRevertRequest.self, $0) },
+        { roundTrip(SnapshotPolicy.self, $0) { _ = $0.problems } },
+        { roundTrip(BackupRequest.self, $0) { _ = $0.problems } },
+        { roundTrip(BackupRestoreRequest.self, $0) { _ = $0.problems } },
+        { roundTrip(BackupPolicy.self, $0) { _ = $0.problems } },
+        { roundTrip(ClusterHARequest.self, $0) },
+        { roundTrip(TokenCreateRequest.self, $0) },
+        { roundTrip(RepoAddRequest.self, $0) },
+        { roundTrip(UpgradeAllRequest.self, $0) },
     ]
 
     static func main() {

@@ -57,4 +57,11 @@ struct AgentPackageTests {
         #expect(AgentVersion("1.x") == nil)
         #expect(AgentVersion("") == nil)
     }
+
+    /// Only dotted digits: a sign, an empty part or an overflowing part made
+    /// "0.+5" equal "0.5" and "-1" a version before.
+    @Test(arguments: ["+1", "-1", "0.+5", "1..2", ".1", "1.", "1.2.3.4.5", "9999999999", "1 .2", "١.٢"])
+    func versionsRefuseWhatIsNotDottedDigits(_ text: String) {
+        #expect(AgentVersion(text) == nil, "\(text)")
+    }
 }

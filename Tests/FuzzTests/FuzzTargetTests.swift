@@ -24,7 +24,24 @@ enum FuzzTargets {
 /// (no sanitizer; built by `swift build --build-tests` with everything else): fast.
 @Suite struct FuzzRegressionTests {
     @Test func everyTargetIsListed() {
-        #expect(FuzzTargets.names.count == 7, "fuzz/targets: \(FuzzTargets.names)")
+        #expect(FuzzTargets.names.count == 9, "fuzz/targets: \(FuzzTargets.names)")
+    }
+
+    /// A route that decodes a new body type must bring it under FuzzRequestBody.
+    @Test func everyRequestBodyTypeIsFuzzed() throws {
+        let fuzzed = try String(contentsOfFile: FuzzTargets.root + "/Sources/FuzzRequestBody/FuzzRequestBody.swift", encoding: .utf8)
+        let sources = FuzzTargets.root + "/Sources/HostMonitor"
+        let files = try #require(FileManager.default.subpathsOfDirectory(atPath: sources).filter { $0.hasSuffix(".swift") }, "no sources")
+        let pattern = try Regex(#"RequestBody\.decode(?:Optional)?\((\w+)\.self"#)
+        var decoded: Set<String> = []
+        for file in files {
+            let text = try String(contentsOfFile: sources + "/" + file, encoding: .utf8)
+            for match in text.matches(of: pattern) { if let name = match.output[1].substring { decoded.insert(String(name)) } }
+        }
+        #expect(decoded.count >= 30, "found only \(decoded.sorted())")
+        for type in decoded.sorted() {
+            #expect(fuzzed.contains("roundTrip(\(type).self"), "\(type) is decoded from request bodies but not fuzzed: add it to FuzzRequestBody.bodies")
+        }
     }
 
     @Test(arguments: FuzzTargets.names)

@@ -3,10 +3,16 @@ public struct AgentVersion: Comparable, Sendable, CustomStringConvertible {
     public let parts: [Int]
     public let description: String
 
+    /// One to four parts, each 1–9 ASCII digits: no sign ("+1" is not 1),
+    /// no empty part ("1..2"), nothing an Int would overflow on (FuzzAgentPackage).
     public init?(_ text: String) {
-        let parts = text.split(separator: ".").map { Int($0) }
-        guard !parts.isEmpty, parts.count <= 4, parts.allSatisfy({ $0 != nil }) else { return nil }
-        self.parts = parts.compactMap { $0 }
+        var parts: [Int] = []
+        for part in text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+            guard (1...9).contains(part.count), part.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            parts.append(part.reduce(0) { $0 * 10 + Int($1 - 0x30) })
+        }
+        guard (1...4).contains(parts.count) else { return nil }
+        self.parts = parts
         description = text
     }
 

@@ -1,0 +1,1 @@
+../Core/Upgrade/AgentPackageFormat.swift

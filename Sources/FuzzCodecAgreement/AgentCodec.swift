@@ -1,0 +1,1 @@
+../Core/Protocol/AgentCodec.swift
