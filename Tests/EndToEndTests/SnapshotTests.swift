@@ -238,7 +238,9 @@ struct SnapshotTests {
         #expect(try s.guest.run("rm /data/m; sync").status == 0)
         _ = try Self.ok(s, ["snapshot", "revert", name, snapshot])
         try s.guest.waitForShell(timeout: 30)
-        #expect(try Self.files(s).contains("m"))
+        let after = try s.guest.run("ls /data; cat /proc/uptime")
+        #expect(try Self.files(s).contains("m"),
+                "after reverting to \(snapshot) (\(String(describing: taken?.message))): ls /data, uptime: \(after.stdout) \(after.stderr) (status \(after.status))")
         try Self.checkImages(s)
     }
 
