@@ -32,7 +32,7 @@ let keys = args[2...].compactMap { path -> Curve25519.Signing.PublicKey? in
     defer { close(fd) }
     var buf = [UInt8](repeating: 0, count: 1024)
     let n = read(fd, &buf, buf.count)
-    guard n > 0, let raw = AgentPackage.readKey(String(decoding: buf[0..<n], as: UTF8.self)) else { return nil }
+    guard n > 0, let raw = PackageKeys.read(String(decoding: buf[0..<n], as: UTF8.self)) else { return nil }
     return try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
 }
 guard !keys.isEmpty else { finish(1, "no readable trusted key among \(args[2...].joined(separator: ", "))") }

@@ -35,7 +35,6 @@ enum FuzzAgentPackage {
         precondition(bytes.starts(with: AgentPackage.magic), "a package without the magic parsed")
         version(manifest.version)
         base64(manifest.signature)
-        _ = AgentPackage.signedBytes(manifest)
         guard let line = try? encoder.encode(manifest) else { preconditionFailure("a parsed manifest does not encode") }
         precondition(!line.contains(UInt8(ascii: "\n")), "an encoded manifest is not one line")
         let rebuilt = AgentPackage.magic + Array(line) + [UInt8(ascii: "\n")] + binary

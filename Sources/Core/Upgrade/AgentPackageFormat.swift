@@ -27,9 +27,4 @@ public enum AgentPackage {
         }
         return (manifest, rest[(nl + 1)...])
     }
-
-    /// Reads a key file: base64 of the raw 32-byte key, one line.
-    public static func readKey(_ text: String) -> [UInt8]? {
-        Base64.decode(String(text.filter { !$0.isWhitespace }))
-    }
 }

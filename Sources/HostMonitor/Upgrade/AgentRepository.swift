@@ -25,7 +25,7 @@ struct AgentRepository: Sendable {
         directory = stateDirectory + "/agent-repo"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         trustedKeys = try trustKeyFiles.map { path in
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8), let raw = AgentPackage.readKey(text),
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), let raw = PackageKeys.read(text),
                   let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
                 throw RepositoryError("--agent-trust-key \(path) is not a base64 Ed25519 public key (make one with 'vigil agent keygen')")
             }

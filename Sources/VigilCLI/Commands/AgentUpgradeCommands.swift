@@ -121,7 +121,7 @@ extension AgentCommand {
 
         func run() throws {
             guard AgentVersion(version) != nil else { throw ValidationError("--version must be dotted numbers like 1.2.3") }
-            guard let text = try? String(contentsOfFile: key, encoding: .utf8), let raw = AgentPackage.readKey(text),
+            guard let text = try? String(contentsOfFile: key, encoding: .utf8), let raw = PackageKeys.read(text),
                   let privateKey = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
                 throw ValidationError("\(key) is not a private key made by 'vigil agent keygen'")
             }
