@@ -43,6 +43,7 @@ enum FuzzCodecAgreement {
         }
         guard let message = host else { return }
         let encoded = AgentCodec.encode(message)
+        precondition(encoded.last == UInt8(ascii: "\n") && !encoded.dropLast().contains(UInt8(ascii: "\n")), "an encoded message is not one line")
         precondition(encoded == WireCodec.encode(message), "the codecs encode a message differently")
         precondition((try? AgentCodec.decode(Array(encoded.dropLast()))) == message, "round trip changed a message")
     }
