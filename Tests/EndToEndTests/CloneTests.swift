@@ -36,7 +36,7 @@ struct CloneTests {
 
     static func waitForShell(_ socket: String) async throws {
         for _ in 0..<300 {
-            if let r = try? run(socket, "echo ready"), r.stdout.contains("ready") { return }
+            if let r = try? TestGuest.run(socket, "echo ready", reset: true), r.stdout.contains("ready") { return }
             try await Task.sleep(for: .milliseconds(300))
         }
         throw TestbedError("clone shell at \(socket) never answered")

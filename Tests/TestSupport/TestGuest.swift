@@ -37,7 +37,12 @@ public final class TestGuest: @unchecked Sendable {
 
     /// Runs a shell command in the guest and returns its output.
     public func run(_ command: String, timeout: Int = 30) throws -> CommandResult {
-        try ProcessRunner.run([Testbed.script("guest-run"), controlSocket, command],
+        try Self.run(controlSocket, command, timeout: timeout)
+    }
+
+    /// `reset`: interrupt what the shell was parsing first (guest-run --reset), for waits after a boot.
+    public static func run(_ socket: String, _ command: String, timeout: Int = 30, reset: Bool = false) throws -> CommandResult {
+        try ProcessRunner.run([Testbed.script("guest-run")] + (reset ? ["--reset"] : []) + [socket, command],
                               environment: ["GUEST_RUN_TIMEOUT": "\(timeout)"], timeout: TimeInterval(timeout + 5))
     }
 
@@ -47,11 +52,12 @@ public final class TestGuest: @unchecked Sendable {
         guard r.status == 0 else { throw TestbedError("guest-run --no-wait failed: \(r.stderr)") }
     }
 
-    /// Waits until the guest's control shell answers.
+    /// Waits until the guest's control shell answers, each try starting
+    /// from a clean prompt (a boot may have cut an earlier command mid-line).
     public func waitForShell(timeout: TimeInterval = 60) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let r = try? run("echo ready", timeout: 5), r.status == 0, r.stdout.contains("ready") { return }
+            if let r = try? Self.run(controlSocket, "echo ready", timeout: 5, reset: true), r.status == 0, r.stdout.contains("ready") { return }
             usleep(200_000)
         }
         throw TestbedError("guest \(name) shell did not answer within \(Int(timeout)) s; console:\n\(console)")
