@@ -15,11 +15,12 @@ extension DaemonProcess {
     }
 
     /// Polls until `check` passes; throws with the daemon's log tail otherwise.
-    public func waitUntil(_ what: String, timeout: TimeInterval = 90, _ check: () throws -> Bool) async throws {
+    public func waitUntil(_ what: String, timeout: TimeInterval = 90, interval: Double = 0.2,
+                          _ check: () throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if (try? check()) == true { return }
-            try await Task.sleep(for: .milliseconds(200))
+            try await Task.sleep(for: .seconds(interval))
         }
         throw TestbedError("timed out after \(Int(timeout)) s waiting for \(what)\nvigild log:\n\(log.suffix(4000))")
     }
