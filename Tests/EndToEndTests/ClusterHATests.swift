@@ -235,6 +235,12 @@ struct ClusterHATests {
         #expect(try v1.vigil(["cluster", "ha", "on", "--reserve-cpu", "0", "--failover-host", "cvk1"]).status == 0)
         let onFailoverHost = try v1.vigil(["vm", "start", spare.name])
         #expect(onFailoverHost.status != 0 && onFailoverHost.stderr.contains("dedicated failover host"), "\(onFailoverHost.stderr)")
+        // Nor one migrated to it: the destination is known by its libvirt host UUID, whatever URI names it.
+        #expect(try v1.vigil(["cluster", "ha", "on", "--failover-host", "cvk2"]).status == 0)
+        let toFailoverHost = try v1.vigil(["vm", "migrate", guest.name, "--to", ClusterRig.uri(2)])
+        #expect(toFailoverHost.status != 0 && toFailoverHost.stderr.contains("cvk2") && toFailoverHost.stderr.contains("dedicated failover host"),
+                "\(toFailoverHost.stdout) \(toFailoverHost.stderr)")
+        #expect(Self.hostsRunning(guest.name, among: [1, 2]) == [1])
         #expect(try v1.vigil(["cluster", "ha", "on", "--reserve-memory", "10", "--failover-host", "none"]).status == 0)
         #expect(try v1.vigil(["vm", "start", spare.name]).status == 0, "allowed within a 10 % reserve")
 

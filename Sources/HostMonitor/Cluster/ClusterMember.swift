@@ -196,20 +196,22 @@ actor ClusterMember {
             try await publishHost(local, conn: conn, lease: lease)
             try await claimAndDescribe(local, view)
             let started = try await startPlaced(local, view, conn: conn, lease: lease)
-            // `local` was read before those starts defined their VMs: not deleted ones.
-            try await cleanUpDeleted(local.merging(started) { a, _ in a }, view)
-            try await publishStatuses(local, view, lease: lease)
+            // `local` was read before those starts defined their VMs: not deleted ones, and their
+            // statuses (running, or the failure in startStatus) are published with the rest.
+            let afterStarts = local.merging(started) { _, new in new }
+            try await cleanUpDeleted(afterStarts, view)
+            try await publishStatuses(afterStarts, view, lease: lease)
         } catch {
             logger.debug("cluster: sync failed: \(error)")
         }
     }
 
     private func publishHost(_ local: [String: LocalVMFacts.VM], conn: Connection, lease: Int64) async throws {
-        let node = try await host.executor.run { try conn.nodeInfo }
+        let (node, hostUUID) = try await host.executor.run { (try conn.nodeInfo, try? conn.hostUUID) }
         let memory = settings.memoryMiB ?? Int(node.memoryKiB / 1024)
         let running = local.values.filter(\.active)
         let used = running.reduce(0) { $0 + $1.memoryMiB }
-        let record = HostRecord(id: settings.hostID, uri: host.uri, memoryMiB: memory, freeMemoryMiB: max(0, memory - used),
+        let record = HostRecord(id: settings.hostID, uri: host.uri, hostUUID: hostUUID, memoryMiB: memory, freeMemoryMiB: max(0, memory - used),
                                 cpus: node.cpus, freeCPUs: node.cpus - running.reduce(0) { $0 + $1.vcpus }, maintenance: FileManager.default.fileExists(atPath: maintenanceMark),
                                 version: VigilVersion.current, sharedStorage: storage.directories)
         guard record != publishedHost else { return }
@@ -272,7 +274,8 @@ actor ClusterMember {
     /// Starts each VM the manager placed here, if its placement still holds
     /// the revision it was placed at when the start begins (the fencing
     /// token, checked by etcd in the same transaction that says "starting").
-    /// Returns the VMs it defined, as `local` would now show them.
+    /// Returns the VMs it defined, as `local` would now show them; their
+    /// statuses are written by `publishStatuses` (a failure from `startStatus`).
     private func startPlaced(_ local: [String: LocalVMFacts.VM], _ view: ClusterView, conn: Connection,
                              lease: Int64) async throws -> [String: LocalVMFacts.VM] {
         let me = settings.hostID
@@ -307,12 +310,9 @@ actor ClusterMember {
             case .success:
                 startStatus[uuid] = nil
                 fencedVMs[uuid] = nil
-                try? await etcd.put(keys.status(me, uuid), try JSONEncoder.cluster.encode(VMStatusRecord(state: .running)), lease: lease)
                 await events.record("started", vm: (uuid, vm.name), "\(vm.name) started on \(me) in \(took) ms (placed by \(placement.record.by))")
             case .failure(let error):
-                let failed = VMStatusRecord(state: .failed, detail: "\(error)")
-                startStatus[uuid] = failed
-                try? await etcd.put(keys.status(me, uuid), try JSONEncoder.cluster.encode(failed), lease: lease)
+                startStatus[uuid] = VMStatusRecord(state: .failed, detail: "\(error)")
                 await events.record("start-failed", vm: (uuid, vm.name), "\(vm.name) did not start on \(me): \(error)")
             }
         }

@@ -35,6 +35,10 @@ struct ClusterKeys: Sendable {
 struct HostRecord: Codable, Sendable, Equatable {
     var id: String
     var uri: String
+    /// libvirt's host UUID (libvirtd's `host_uuid`): how a migration's
+    /// destination, named by whatever URI reaches it, is known as this host
+    /// (nil from a vigild that did not say).
+    var hostUUID: String?
     /// Memory the host offers VMs, and what its running VMs leave of it.
     var memoryMiB: Int
     var freeMemoryMiB: Int

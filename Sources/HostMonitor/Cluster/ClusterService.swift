@@ -110,6 +110,25 @@ struct ClusterService: Sendable {
         return c
     }
 
+    /// Refuses a migration (by hand, a maintenance evacuation or a crash
+    /// policy's) onto a cluster host that takes no ordinary placement: one
+    /// in maintenance, or a dedicated failover host while HA is on. The
+    /// reserves are not at stake: a VM moving between the cluster's hosts
+    /// leaves the cluster's free memory and CPU as they were. A destination
+    /// outside the cluster, or etcd not answering, refuses nothing here.
+    func admitMigration(name: String, toHostUUID uuid: String, destination: String) async throws {
+        guard let view = try? await view(), let target = view.hosts.values.first(where: { $0.hostUUID == uuid }),
+              target.id != settings.hostID else { return }
+        if target.maintenance {
+            throw APIError.conflict("\(target.id) (\(destination)) is in maintenance: it takes no VM",
+                                    hint: "choose another host, or end its maintenance there (vigil host maintenance off)")
+        }
+        if view.config.enabled && view.config.failoverHosts.contains(target.id) {
+            throw APIError.conflict("\(target.id) (\(destination)) is a dedicated failover host: it takes VMs only when HA restarts them there",
+                                    hint: "migrate \(name) to another host, or change the failover hosts (vigil cluster ha on --failover-host H, or none)")
+        }
+    }
+
     /// Refuses an administrator's VM start on this host that would break
     /// admission control: the reserves of memory and CPU kept for failover,
     /// a dedicated failover host (it takes VMs only in a failover), or a

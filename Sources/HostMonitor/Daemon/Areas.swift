@@ -36,13 +36,14 @@ struct Areas: Sendable {
         let copier = DiskCopier(executor: host.executor, rateLimitMiBs: config.copyRateLimitMiBs)
         let busy = VMBusyMarks()
         vms = VMService(host: host, center: center, defaultPolicy: config.defaultPolicy, cache: cache)
-        migrations = MigrationService(host: host, center: center, sharedStorage: SharedStorage(directories: config.sharedStorage))
-        maintenance = HostMaintenance(host: host, migrations: migrations, cache: cache, defaultPolicy: config.defaultPolicy,
-                                      peers: config.peers, markPath: config.stateDirectory + "/maintenance")
         cluster = try config.cluster.map {
             try ClusterService(settings: $0, host: host, sharedStorage: config.sharedStorage,
                                maintenanceMark: config.stateDirectory + "/maintenance")
         }
+        migrations = MigrationService(host: host, center: center, sharedStorage: SharedStorage(directories: config.sharedStorage),
+                                      cluster: cluster)
+        maintenance = HostMaintenance(host: host, migrations: migrations, cache: cache, defaultPolicy: config.defaultPolicy,
+                                      peers: config.peers, markPath: config.stateDirectory + "/maintenance")
         lifecycle = LifecycleService(host: host, vms: vms, maintenance: maintenance, cluster: cluster)
         policies = PolicyService(host: host, center: center, defaultPolicy: config.defaultPolicy, cache: cache)
         settings = SettingsService(host: host, center: center, policies: policies)

@@ -11,6 +11,8 @@ struct MigrationService: Sendable {
     let center: ProtectionCenter
     /// Directories every host sees at the same path: a VM's disks must be there.
     let sharedStorage: SharedStorage
+    /// Cluster admission control for the destination (nil: not clustered).
+    let cluster: ClusterService?
 
     /// What the checks found: the VM and how it moves.
     struct Plan: Sendable {
@@ -20,6 +22,8 @@ struct MigrationService: Sendable {
         let request: MigrationRequest
         /// The disks moving with the VM (a move with storage), nil when they stay on shared storage.
         var storage: StoragePlan?
+        /// The destination's libvirt host UUID, as cluster hosts publish theirs.
+        var destinationHostUUID: String?
     }
 
     /// Where each disk goes on the destination, and what goes here afterwards.
@@ -46,6 +50,9 @@ struct MigrationService: Sendable {
             throw APIError.badRequest("the destination is this host (\(host.uri))", hint: "give another host's libvirt URI")
         }
         let plan = try await check(vm: vm, r)
+        if let cluster, let uuid = plan.destinationHostUUID {
+            try await cluster.admitMigration(name: plan.name, toHostUUID: uuid, destination: r.destination)
+        }
         let source = host.uri, store = host.store, events = host.events, executor = host.executor, center = self.center
         let kind = plan.live ? "live" : "offline"
         return try await host.operations.start(kind: "migrate", target: "\(plan.name) -> \(r.destination)") { ctx in
@@ -175,7 +182,8 @@ struct MigrationService: Sendable {
                 throw APIError.conflict("cannot migrate \(dom.name) to \(r.destination): " + problems.joined(separator: "; "),
                                         hint: "fix these on the destination, or choose another host")
             }
-            return Plan(uuid: dom.uuid, name: dom.name, live: live, request: r, storage: storage)
+            return Plan(uuid: dom.uuid, name: dom.name, live: live, request: r, storage: storage,
+                        destinationHostUUID: try? destination.hostUUID)
         }
     }
 
