@@ -135,14 +135,33 @@ class Rig:
         self.guests.append(name)
         return name
 
-    def running_on(self, name):
-        """Hosts whose own libvirtd runs `name` (every host that is up, partitioned or not)."""
-        hosts = []
+    def running_by_host(self):
+        """{host: names of the domains its own libvirtd runs} (every host that is up, partitioned or not):
+        one call per host, so polling costs the booting guests little of the two cores."""
+        running = {}
         for h in self.hosts:
-            r = self.inside(h, "virsh", "-q", "-c", "qemu:///system", "domstate", name, timeout=10)
-            if r.returncode == 0 and r.stdout.strip() == "running":
-                hosts.append(h)
-        return hosts
+            r = self.inside(h, "virsh", "-q", "-c", "qemu:///system", "list", "--name", "--state-running", timeout=10)
+            running[h] = set(r.stdout.split()) if r.returncode == 0 else set()
+        return running
+
+    def running_on(self, name):
+        """Hosts whose own libvirtd runs `name`."""
+        return [h for h, names in self.running_by_host().items() if name in names]
+
+    def hello_after(self, name, host, t0):
+        """When (seconds after t0, vigild's event clock) `name`'s agent first said hello to
+        `host`'s vigild after t0; None when that vigild did not log one (a guest's hellos
+        past its event budget are summarised, not logged)."""
+        d = self.daemons.get(host)
+        r = d.vigil("events", "--vm", name, "--json", check=False, timeout=10) if d else None
+        for line in (r.stdout.splitlines() if r and r.returncode == 0 else []):
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("kind") == "agent" and "connected" in e.get("message", "") and e.get("time", 0) >= t0:
+                return e["time"] - t0
+        return None
 
     def heartbeating(self, name, host):
         d = self.daemons.get(host)
@@ -151,23 +170,29 @@ class Rig:
 
     def placement(self):
         """Each guest's hosts, from every libvirtd at once: {name: [hosts]}."""
-        return {g: self.running_on(g) for g in self.guests}
+        running = self.running_by_host()
+        return {g: [h for h in self.hosts if g in running[h]] for g in self.guests}
 
-    def wait_all_back(self, timeout, exclude=()):
-        """Until every guest runs on exactly one host (not in `exclude`) with its agent heartbeating there.
-        Returns (seconds, {name: seconds}, double runs seen meanwhile)."""
-        t0 = time.time()
+    def wait_all_back(self, timeout, exclude=(), since=None):
+        """Until every guest runs on exactly one host (not in `exclude`) with its agent heartbeating there,
+        counted from `since` (default: now). Returns (seconds, {name: seconds}, double runs seen meanwhile)."""
+        t0 = time.time() if since is None else since
         back, doubles = {}, set()
         while time.time() - t0 < timeout:
+            running = self.running_by_host()
             for g in self.guests:
-                on = self.running_on(g)
+                on = [h for h in self.hosts if g in running[h]]
                 if len(on) > 1:
                     doubles.add(g)
                 if g not in back and len(on) == 1 and on[0] not in exclude and self.heartbeating(g, on[0]):
-                    back[g] = time.time() - t0
+                    # The hello's own time where vigild logged it: polling every half second
+                    # (virsh on every host, the agent status) is coarser than that.
+                    seen = time.time() - t0
+                    hello = self.hello_after(g, on[0], t0)
+                    back[g] = hello if hello is not None and hello <= seen else seen
             if len(back) == len(self.guests):
                 return max(back.values()), back, doubles
-            time.sleep(0.3)
+            time.sleep(0.5)
         return None, back, doubles
 
     def boot_ids(self):

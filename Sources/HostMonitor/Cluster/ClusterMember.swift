@@ -30,7 +30,12 @@ actor ClusterMember {
     private var holdingWithoutQuorum = false
     /// When a call last reached etcd's leader (every successful call does: reads are linearizable).
     private var lastLeaderContact: ContinuousClock.Instant?
+    /// Every host's storage heartbeat as this host watched it (read at each beat).
     private var beats = StorageBeatWatch()
+    /// When this host's sync first saw each known host without its record
+    /// (its lease gone), on this host's clock.
+    private var hostsGone: [String: ContinuousClock.Instant] = [:]
+    private var hostsKnown: Set<String> = []
     private var seq = UInt64(Date().timeIntervalSince1970 * 1000)
     /// Placement revisions this host has acted on (a start, or running it).
     private var handled: [String: Int64] = [:]
@@ -54,6 +59,13 @@ actor ClusterMember {
 
     var currentLease: Int64? { lease }
     var isFenced: Bool { fenced }
+
+    /// What this host watched of the others while it was only a member: a
+    /// manager elected here starts its term from it, not from nothing (which
+    /// counted a dead manager's own lease and heartbeat from the election,
+    /// ~5 s late). Both are this host's own observations on its own clock,
+    /// made no earlier than the facts: a fence is still due before them.
+    var observations: (beats: StorageBeatWatch, goneSince: [String: ContinuousClock.Instant]) { (beats, hostsGone) }
 
     // MARK: the lease
 
@@ -158,6 +170,7 @@ actor ClusterMember {
         let failed = storage.write(.init(host: settings.hostID, seq: seq, fenced: fenced, fencedVMs: fencedVMs.keys.sorted(),
                                          agentStopped: stopping, reachesLeader: reachesLeader))
         if !failed.isEmpty { logger.warning("cluster: storage heartbeat not written on \(failed.joined(separator: ", "))") }
+        beats.observe(storage.readAll(), now: .now)
     }
 
     private var reachesLeader: Bool { lastLeaderContact.map { $0.duration(to: .now) < .milliseconds(1500) } ?? false }
@@ -181,7 +194,16 @@ actor ClusterMember {
 
     // MARK: what runs here, and what the manager placed here
 
-    func sync() async {
+    /// One sync; whether a failover may be under way (a host's lease went in
+    /// the last minute: the manager may place VMs here any moment).
+    @discardableResult
+    func sync() async -> Bool {
+        await syncOnce()
+        let now = ContinuousClock.now
+        return hostsGone.values.contains { $0.duration(to: now) < ClusterSettings.failoverWatch }
+    }
+
+    private func syncOnce() async {
         guard let lease, !fenced else { return }
         // A host that was frozen past its lease wakes up here as often as in
         // the watchdog: it must not act (adopt, place) on a lease that may be gone.
@@ -192,6 +214,7 @@ actor ClusterMember {
             let local = try await host.executor.run { try facts.read(conn) }
             let view = ClusterView(try await etcd.list(prefix: keys.root), keys: keys)
             lastLeaderContact = .now
+            noteHosts(view)
             await events.flush()
             try await publishHost(local, conn: conn, lease: lease)
             try await claimAndDescribe(local, view)
@@ -203,6 +226,14 @@ actor ClusterMember {
             try await publishStatuses(afterStarts, view, lease: lease)
         } catch {
             logger.debug("cluster: sync failed: \(error)")
+        }
+    }
+
+    private func noteHosts(_ view: ClusterView) {
+        let now = ContinuousClock.now
+        hostsKnown.formUnion(view.hosts.keys)
+        for id in hostsKnown {
+            if view.hosts[id] != nil { hostsGone[id] = nil } else if hostsGone[id] == nil { hostsGone[id] = now }
         }
     }
 
@@ -364,7 +395,7 @@ extension ClusterMember: Service {
                 group.addTask { await Self.every(ClusterSettings.loop) { await self.renew() } }
                 group.addTask { await Self.every(.milliseconds(200)) { await self.checkFence() } }
                 group.addTask { await Self.every(.milliseconds(500)) { await self.beat() } }
-                group.addTask { await Self.every(ClusterSettings.loop) { await self.sync() } }
+                group.addTask { await Self.every(ClusterSettings.loop, sooner: ClusterSettings.failoverLoop) { await self.sync() } }
                 await group.waitForAll()
             }
         }
@@ -376,10 +407,15 @@ extension ClusterMember: Service {
     }
 
     static func every(_ period: Duration, _ body: @Sendable () async -> Void) async {
+        await every(period, sooner: period) { await body(); return false }
+    }
+
+    /// Every `period`, or every `sooner` after a pass that returned true.
+    static func every(_ period: Duration, sooner: Duration, _ body: @Sendable () async -> Bool) async {
         while !Task.isCancelled {
             let began = ContinuousClock.now
-            await body()
-            let rest = period - began.duration(to: .now)
+            let hurry = await body()
+            let rest = (hurry ? sooner : period) - began.duration(to: .now)
             try? await Task.sleep(for: rest > .zero ? rest : .milliseconds(10))
         }
     }

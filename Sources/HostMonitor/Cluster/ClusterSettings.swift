@@ -28,4 +28,11 @@ public struct ClusterSettings: Sendable, Equatable {
     var fenceMargin: Duration { .milliseconds(1500) }
     static let loop: Duration = .seconds(1)
     static let retry: Duration = .seconds(1)
+    /// The manager's pass and each member's sync while a failover may be
+    /// under way (a start placed, a priority waiting for the one before it,
+    /// a host's lease gone in the last minute): each priority waits for the
+    /// one before to run, and a second per step was most of the wait.
+    static let failoverLoop: Duration = .milliseconds(250)
+    /// How long after a host's lease went its members keep syncing at `failoverLoop`.
+    static let failoverWatch: Duration = .seconds(60)
 }

@@ -38,8 +38,19 @@ actor HAManager {
     }
 
     var managing: Bool { isManager }
+    /// A failover is under way: starts placed last pass, or VMs still being brought back.
+    private var busy = false
 
-    func pass() async {
+    /// One pass; whether a failover is under way (the next pass comes sooner).
+    @discardableResult
+    func pass() async -> Bool {
+        busy = false
+        defer { if !isManager { busy = false } }
+        await decidePass()
+        return busy
+    }
+
+    private func decidePass() async {
         guard let lease = await member.currentLease, await !member.isFenced else { isManager = false; return }
         let me = settings.hostID
         do {
@@ -53,11 +64,13 @@ actor HAManager {
             }
             guard view.manager == me else { isManager = false; return }
             if !isManager {
-                // A new term: judge every host afresh (its expiry is counted from now).
+                // A new term continues from what this host watched as a member; a host
+                // it never saw lose its lease has its expiry counted from now.
                 isManager = true
-                expiredSince = [:]
+                let seen = await member.observations
+                expiredSince = seen.goneSince
+                watch = seen.beats
                 health = [:]
-                watch = StorageBeatWatch()
             }
             try await decide(view, now: .now)
             passes += 1
@@ -102,6 +115,8 @@ actor HAManager {
             }
         }
         if !actions.contains(where: { if case .hold = $0 { return true } else { return false } }) { lastHold = nil }
+        busy = actions.contains { if case .start = $0 { return true } else { return false } }
+            || next.attempts.keys.contains { !next.givenUp.contains($0) }
         let record = Self.record(next, now: now)
         if record != view.progress {
             try await etcd.transaction([.value(keys.manager, equals: Data(me.utf8))],
@@ -188,7 +203,7 @@ actor HAManager {
 extension HAManager: Service {
     nonisolated func run() async throws {
         try? await cancelWhenGracefulShutdown {
-            await ClusterMember.every(ClusterSettings.loop) { await self.pass() }
+            await ClusterMember.every(ClusterSettings.loop, sooner: ClusterSettings.failoverLoop) { await self.pass() }
         }
     }
 }
