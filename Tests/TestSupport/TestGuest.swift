@@ -40,7 +40,7 @@ public final class TestGuest: @unchecked Sendable {
         try Self.run(controlSocket, command, timeout: timeout)
     }
 
-    /// `reset`: interrupt what the shell was parsing first (guest-run --reset), for waits after a boot.
+    /// `reset`: bring the shell to a clean prompt first (guest-run --reset), for waits after a boot.
     public static func run(_ socket: String, _ command: String, timeout: Int = 30, reset: Bool = false) throws -> CommandResult {
         try ProcessRunner.run([Testbed.script("guest-run")] + (reset ? ["--reset"] : []) + [socket, command],
                               environment: ["GUEST_RUN_TIMEOUT": "\(timeout)"], timeout: TimeInterval(timeout + 5))

@@ -42,6 +42,8 @@ actor ClusterMember {
     /// Statuses of starts in progress or failed here.
     private var startStatus: [String: VMStatusRecord] = [:]
     private var publishedHost: HostRecord?
+    /// libvirt's host UUID, read once (it is libvirtd's configuration, not state).
+    private var hostUUID: String?
     private var conflicts: Set<String> = []
 
     init(host: HostContext, etcd: EtcdClient, keys: ClusterKeys, settings: ClusterSettings, storage: StorageHeartbeat,
@@ -238,11 +240,13 @@ actor ClusterMember {
     }
 
     private func publishHost(_ local: [String: LocalVMFacts.VM], conn: Connection, lease: Int64) async throws {
-        let (node, hostUUID) = try await host.executor.run { (try conn.nodeInfo, try? conn.hostUUID) }
+        let known = hostUUID
+        let (node, uuid) = try await host.executor.run { (try conn.nodeInfo, known ?? (try? conn.hostUUID)) }
+        hostUUID = uuid
         let memory = settings.memoryMiB ?? Int(node.memoryKiB / 1024)
         let running = local.values.filter(\.active)
         let used = running.reduce(0) { $0 + $1.memoryMiB }
-        let record = HostRecord(id: settings.hostID, uri: host.uri, hostUUID: hostUUID, memoryMiB: memory, freeMemoryMiB: max(0, memory - used),
+        let record = HostRecord(id: settings.hostID, uri: host.uri, hostUUID: uuid, memoryMiB: memory, freeMemoryMiB: max(0, memory - used),
                                 cpus: node.cpus, freeCPUs: node.cpus - running.reduce(0) { $0 + $1.vcpus }, maintenance: FileManager.default.fileExists(atPath: maintenanceMark),
                                 version: VigilVersion.current, sharedStorage: storage.directories)
         guard record != publishedHost else { return }

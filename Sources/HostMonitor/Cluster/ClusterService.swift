@@ -110,8 +110,8 @@ struct ClusterService: Sendable {
         return c
     }
 
-    /// Refuses a migration (by hand, a maintenance evacuation or a crash
-    /// policy's) onto a cluster host that takes no ordinary placement: one
+    /// Refuses a migration (by hand, or a maintenance evacuation, which
+    /// then tries its next peer) onto a cluster host that takes no ordinary placement: one
     /// in maintenance, or a dedicated failover host while HA is on. The
     /// reserves are not at stake: a VM moving between the cluster's hosts
     /// leaves the cluster's free memory and CPU as they were. A destination

@@ -38,20 +38,12 @@ actor HAManager {
     }
 
     var managing: Bool { isManager }
-    /// A failover is under way: starts placed last pass, or VMs still being brought back.
-    private var busy = false
 
-    /// One pass; whether a failover is under way (the next pass comes sooner).
+    /// One pass; whether a failover is under way (starts placed, or VMs
+    /// still being brought back): the next pass then comes sooner.
     @discardableResult
     func pass() async -> Bool {
-        busy = false
-        defer { if !isManager { busy = false } }
-        await decidePass()
-        return busy
-    }
-
-    private func decidePass() async {
-        guard let lease = await member.currentLease, await !member.isFenced else { isManager = false; return }
+        guard let lease = await member.currentLease, await !member.isFenced else { isManager = false; return false }
         let me = settings.hostID
         do {
             var view = ClusterView(try await etcd.list(prefix: keys.root), keys: keys)
@@ -62,7 +54,7 @@ actor HAManager {
                     await events.record("elected", "\(me) is the HA manager")
                 }
             }
-            guard view.manager == me else { isManager = false; return }
+            guard view.manager == me else { isManager = false; return false }
             if !isManager {
                 // A new term continues from what this host watched as a member; a host
                 // it never saw lose its lease has its expiry counted from now.
@@ -72,18 +64,21 @@ actor HAManager {
                 watch = seen.beats
                 health = [:]
             }
-            try await decide(view, now: .now)
+            let busy = try await decide(view, now: .now)
             passes += 1
             if passes % 30 == 0 { await events.trim(view) }
+            return busy
         } catch {
             if isManager, lastHold != "etcd" {
                 lastHold = "etcd"
                 logger.warning("cluster: the manager cannot read etcd (\(error)): no HA decision until it can")
             }
+            return false
         }
     }
 
-    private func decide(_ view: ClusterView, now: ContinuousClock.Instant) async throws {
+    /// Whether a failover is under way after this decision.
+    private func decide(_ view: ClusterView, now: ContinuousClock.Instant) async throws -> Bool {
         let me = settings.hostID
         watch.observe(storage.readAll(), now: now)
         let config = HAPlanner.Config(enabled: view.config.enabled, minLiveHosts: view.config.minHosts,
@@ -115,13 +110,13 @@ actor HAManager {
             }
         }
         if !actions.contains(where: { if case .hold = $0 { return true } else { return false } }) { lastHold = nil }
-        busy = actions.contains { if case .start = $0 { return true } else { return false } }
-            || next.attempts.keys.contains { !next.givenUp.contains($0) }
         let record = Self.record(next, now: now)
         if record != view.progress {
             try await etcd.transaction([.value(keys.manager, equals: Data(me.utf8))],
                                        then: [.put(keys.progress, try JSONEncoder.cluster.encode(record))])
         }
+        return actions.contains { if case .start = $0 { return true } else { return false } }
+            || next.attempts.keys.contains { !next.givenUp.contains($0) }
     }
 
     /// Every host the cluster knows of, as the planner sees it.
