@@ -170,7 +170,34 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Free memory of the host in bytes.
+    /// Memory a new guest can have on the host, in bytes: free plus the
+    /// page cache and buffers the kernel gives back on demand (what
+    /// `MemAvailable` approximates). `freeMemory` alone counts the cache as
+    /// used, so a host that has read a lot of disk looks full.
+    public var availableMemory: UInt64 {
+        get throws(LibvirtError) {
+            let ptr = try raw("get memory statistics")
+            var count: Int32 = 0
+            let allCells = VIR_NODE_MEMORY_STATS_ALL_CELLS.rawValue
+            guard virNodeGetMemoryStats(ptr, allCells, nil, &count, 0) == 0, count > 0 else {
+                throw .capture("get memory statistics of \(uri)")
+            }
+            var stats = [virNodeMemoryStats](repeating: virNodeMemoryStats(), count: Int(count))
+            guard virNodeGetMemoryStats(ptr, allCells, &stats, &count, 0) == 0 else {
+                throw .capture("get memory statistics of \(uri)")
+            }
+            var kib: UInt64 = 0
+            for var s in stats.prefix(Int(count)) {
+                let field = withUnsafeBytes(of: &s.field) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if ["free", "buffers", "cached"].contains(field) { kib += UInt64(s.value) }
+            }
+            return kib * 1024
+        }
+    }
+
+    /// Free memory of the host in bytes (page cache counted as used; see `availableMemory`).
     public var freeMemory: UInt64 {
         get throws(LibvirtError) {
             let ptr = try raw("get free memory")

@@ -55,6 +55,13 @@ struct MigrationTests {
                               environment: ["GUEST_RUN_TIMEOUT": "30"], timeout: 60)
     }
 
+    /// Starts the guest on host 1 and waits for its agent there; its boot id.
+    static func startProtected(_ guest: TestGuest, _ rig: Rig) async throws -> String {
+        try guest.start()
+        try await rig.vigild1.waitUntil("agent alive on host 1") { try rig.vigild1.agentStatus(guest.name)?.state == .alive }
+        return try #require(try rig.vigild1.agentStatus(guest.name)?.bootID)
+    }
+
     static func cleanUp(_ guest: TestGuest, _ rig: Rig) {
         if let moved = try? rig.destination.domain(named: guest.name) {
             try? moved.destroy()
@@ -73,9 +80,7 @@ struct MigrationTests {
         defer { rig.remove() }
         let (guest, socket) = try Self.guest(rig)
         defer { Self.cleanUp(guest, rig) }
-        try guest.start()
-        try await rig.vigild1.waitUntil("agent alive on host 1") { try rig.vigild1.agentStatus(guest.name)?.state == .alive }
-        let boot = try #require(try rig.vigild1.agentStatus(guest.name)?.bootID)
+        let boot = try await Self.startProtected(guest, rig)
         let wrote = try Self.shell(1, socket, "echo before-move > /data/moved.txt && sync && cat /data/moved.txt")
         #expect(wrote.stdout.contains("before-move"), "\(wrote.stdout) \(wrote.stderr)")
 
@@ -114,8 +119,7 @@ struct MigrationTests {
         defer { rig.remove() }
         let (guest, socket) = try Self.guest(rig)
         defer { Self.cleanUp(guest, rig) }
-        try guest.start()
-        try await rig.vigild1.waitUntil("agent alive on host 1") { try rig.vigild1.agentStatus(guest.name)?.state == .alive }
+        _ = try await Self.startProtected(guest, rig)
         _ = try Self.shell(1, socket, "(while true; do dd if=/dev/urandom of=/tmp/dirty bs=1M count=16 2>/dev/null; done) >/dev/null 2>&1 &")
         let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--timeout", "3",
                                        "--bandwidth", "4", "--max-downtime", "1", "--json"])
@@ -157,7 +161,18 @@ struct MigrationTests {
         _ = try rig.source.define(xml: xml)
         let noNet = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2])
         #expect(noNet.status != 0 && noNet.stderr.contains("has no libvirt network 'vigil-no-such-net'"), "\(noNet.stderr)")
-        _ = try rig.source.define(xml: xml.replacingOccurrences(of: "<interface type='network'><source network='vigil-no-such-net'/></interface>", with: ""))
+        // A CPU model the destination's hypervisor (TCG here) cannot give.
+        let plain = xml.replacingOccurrences(of: "<interface type='network'><source network='vigil-no-such-net'/></interface>", with: "")
+        let cpu = "<cpu mode='custom' match='exact' check='full'><model fallback='forbid'>qemu64</model>"
+            + "<feature policy='require' name='avx512f'/></cpu>"
+        // libvirt gave the TCG guest a default <cpu> (qemu64) when it was defined: this one replaces it.
+        let withCPU = plain.replacingOccurrences(of: "<cpu[^>]*/>|<cpu[\\s\\S]*?</cpu>", with: "", options: .regularExpression)
+            .replacingOccurrences(of: "<devices>", with: cpu + "<devices>")
+        _ = try rig.source.define(xml: withCPU)
+        #expect(try guest.domain.xml([.inactive]).contains("avx512f"), "the CPU model was defined")
+        let noCPU = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2])
+        #expect(noCPU.status != 0 && noCPU.stderr.contains("CPU cannot run the VM's CPU model"), "\(noCPU.stderr)")
+        _ = try rig.source.define(xml: plain)
         #expect(try rig.destination.domains().allSatisfy { $0.name != guest.name }, "nothing moved")
 
         let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--json"])
@@ -170,6 +185,30 @@ struct MigrationTests {
         // It starts on host 2 from the shared disk.
         try moved.create()
         try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(guest.name)?.state == .alive }
+    }
+
+    /// A running VM bigger than the memory the destination has available
+    /// (free plus page cache) is refused before anything moves. Started
+    /// paused: QEMU maps the guest's RAM lazily, so even a VM the size of
+    /// the host costs nothing here.
+    @Test func liveMigrationRefusedWithoutMemoryThere() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        let available = try rig.destination.availableMemory
+        #expect(available >= (try rig.destination.freeMemory), "available counts the page cache as well as free memory")
+        let total = try rig.destination.nodeInfo.memoryKiB * 1024
+        #expect(available <= total)
+        // Nearly the whole host: more than is available while anything runs
+        // there, yet within what Linux's default overcommit lets QEMU map.
+        let needMiB = total / 1_048_576 - 64
+        try #require(available < needMiB * 1_048_576, "\(available >> 20) MiB available of \(total >> 20) MiB")
+        let (guest, _) = try Self.guest(rig, extra: ["--memory", "\(needMiB)"])
+        defer { Self.cleanUp(guest, rig) }
+        try guest.domain.createPaused()
+        let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2])
+        #expect(r.status != 0 && r.stderr.contains("MiB of memory available, the VM needs \(needMiB) MiB"), "\(r.stderr)")
+        #expect(try rig.destination.domains().allSatisfy { $0.name != guest.name }, "nothing moved")
+        #expect(try guest.domain.isActive)
     }
 
     /// Disks on storage only the source uses move with the VM: live over
@@ -242,8 +281,7 @@ struct MigrationTests {
         defer { Self.cleanUp(guest, rig) }
         let (idle, _) = try Self.guest(rig)
         defer { Self.cleanUp(idle, rig) }
-        try guest.start()
-        try await rig.vigild1.waitUntil("agent alive on host 1") { try rig.vigild1.agentStatus(guest.name)?.state == .alive }
+        _ = try await Self.startProtected(guest, rig)
 
         let on = try rig.vigild1.vigil(["host", "maintenance", "on", "--json"])
         #expect(on.status == 0, "\(on.stdout) \(on.stderr)")
@@ -275,8 +313,7 @@ struct MigrationTests {
         defer { rig.remove() }
         let (guest, _) = try Self.guest(rig)
         defer { Self.cleanUp(guest, rig) }
-        try guest.start()
-        try await rig.vigild1.waitUntil("agent alive on host 1") { try rig.vigild1.agentStatus(guest.name)?.state == .alive }
+        _ = try await Self.startProtected(guest, rig)
         let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--bandwidth", "1", "--no-wait", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         try await rig.vigild1.waitUntil("migration job running") { try guest.domain.jobProgress().kind != Domain.JobKind.none }
@@ -298,5 +335,65 @@ struct MigrationTests {
             let defined = [rig.source, rig.destination].filter { c in (try? c.domain(uuid: uuid).isPersistent) == true }
             return running.count == 1 && defined.count == 1 && defined.first === running.first
         }
+    }
+
+    /// vigild on the destination killed while a migration runs (the source's
+    /// libvirtd drives it, the source's vigild watches it) and started
+    /// again: the move completes, the VM runs once, defined once, and the
+    /// restarted vigild takes over its protection with no failure logged.
+    @Test func destinationVigildKilledMidMigrationTakesTheVMOverWhenBack() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        let (guest, _) = try Self.guest(rig)
+        defer { Self.cleanUp(guest, rig) }
+        let boot = try await Self.startProtected(guest, rig)
+        let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--bandwidth", "4", "--no-wait", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        try await rig.vigild1.waitUntil("migration job running") { try guest.domain.jobProgress().kind != Domain.JobKind.none }
+        rig.vigild2.kill()
+        let again = try DaemonProcess(connect: "qemu:///system", directory: rig.dirs[1],
+                                      extraArguments: Self.fast + ["--shared-storage", rig.shared], namespaceCommand: ClusterRig.inside(2))
+        defer { again.stop() }
+        try await rig.vigild1.waitUntil("migration finished", timeout: 180) {
+            try history(rig.vigild1, guest.name).first.map { $0.result != "running" } ?? false
+        }
+        let h = try #require(try history(rig.vigild1, guest.name).first)
+        #expect(h.result == "succeeded", "\(h)")
+        let uuid = guest.domain.uuid
+        #expect(try rig.destination.domain(uuid: uuid).isActive && (try rig.destination.domain(uuid: uuid).isPersistent))
+        #expect(throws: LibvirtError.self) { try rig.source.domain(uuid: uuid) }
+        try await again.waitUntil("agent alive on host 2") { try again.agentStatus(guest.name)?.state == .alive }
+        #expect(try again.agentStatus(guest.name)?.bootID == boot, "the same boot: the move was live")
+        try await Task.sleep(for: .seconds(2))
+        for d in [rig.vigild1, again] {
+            #expect(!(try d.events(vm: guest.name)).contains { $0.kind == "failure" || $0.kind == "recovery" }, "no failure during the switch-over")
+        }
+    }
+
+    /// Crash policy migrate on a guest whose agent falls silent while its
+    /// domain still runs: vigild moves it live (the same boot, nothing
+    /// lost), not cold. Woken on host 2, the agent heartbeats to vigild there.
+    @Test func silentGuestUnderMigratePolicyMovesLive() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        let (guest, socket) = try Self.guest(rig)
+        defer { Self.cleanUp(guest, rig) }
+        let boot = try await Self.startProtected(guest, rig)
+        let set = try rig.vigild1.vigil(["policy", "set", guest.name, "--on-crash", "migrate"])
+        #expect(set.status == 0, "\(set.stderr)")
+        let stop = try Self.shell(1, socket, "kill -STOP $(pidof vigil-agent) && echo frozen")
+        #expect(stop.stdout.contains("frozen"), "\(stop.stdout) \(stop.stderr)")
+        try await rig.vigild1.waitUntil("recovery on host 1", timeout: 120) {
+            try rig.vigild1.events(vm: guest.name).contains { $0.kind == "recovery" }
+        }
+        let recovery = try #require(try rig.vigild1.events(vm: guest.name).first { $0.kind == "recovery" })
+        #expect(recovery.outcome == "succeeded" && recovery.message.contains("live-migrated to \(Self.host2)"), "\(recovery.message)")
+        let moved = try rig.destination.domain(named: guest.name)
+        #expect(try moved.state().state == .running && moved.isPersistent)
+        #expect(throws: LibvirtError.self) { try rig.source.domain(named: guest.name) }
+        let woke = try Self.shell(2, socket, "kill -CONT $(pidof vigil-agent) && cat /proc/sys/kernel/random/boot_id")
+        #expect(woke.status == 0, "\(woke.stdout) \(woke.stderr)")
+        try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(guest.name)?.state == .alive }
+        #expect(try rig.vigild2.agentStatus(guest.name)?.bootID == boot, "moved live: not rebooted")
     }
 }

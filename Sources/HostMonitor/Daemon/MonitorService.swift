@@ -251,7 +251,7 @@ public final class MonitorService: Service, Sendable {
         let began = ContinuousClock.now
         let performer = self.performer
         let result = await Result {
-            try await executor.run { try performer.perform(action, on: try conn.domain(uuid: uuid)) }
+            try await executor.run { try performer.perform(action, cause: cause, on: try conn.domain(uuid: uuid)) }
         }
         let took = began.duration(to: .now).milliseconds
         switch result {
@@ -259,14 +259,16 @@ public final class MonitorService: Service, Sendable {
             let text: String = switch outcome {
             case .restarted: "restarted on this host"
             case .movedTo(let uri): "started on \(uri)"
+            case .migratedLiveTo(let uri): "live-migrated to \(uri) (the guest was still running)"
             case .restartedInstead(let why): "could not migrate (\(why)); restarted on this host"
             }
             logger.notice("recovered: \(text)", metadata: ["vm.name": "\(name)"])
             events.record(vmUUID: uuid, vmName: name, kind: "recovery", message: text, cause: cause.code,
                           action: action.rawValue, outcome: "succeeded", durationMs: took)
-            if case .movedTo = outcome {
+            switch outcome {
+            case .movedTo, .migratedLiveTo:
                 await tracking.forget(uuid)
-            } else {
+            case .restarted, .restartedInstead:
                 // A reset gives no libvirt lifecycle event: the guest boots afresh.
                 await center.mutate(uuid) {
                     $0.machine.recoveryFinished()

@@ -77,7 +77,7 @@ struct HostMaintenance: Sendable {
                     let free = try? await executor.run { () throws -> UInt64 in
                         let c = try Connection(uri: uri)
                         defer { c.close() }
-                        return try c.freeMemory
+                        return try c.availableMemory
                     }
                     return (uri, free ?? 0)
                 }

@@ -175,8 +175,8 @@ struct MigrationService: Sendable {
             }
             if live {
                 let needMiB = try dom.info().maxMemoryKiB / 1024
-                let freeMiB = try destination.freeMemory / 1_048_576
-                if freeMiB < needMiB { problems.append("\(r.destination) has \(freeMiB) MiB free, the VM needs \(needMiB) MiB") }
+                let freeMiB = try destination.availableMemory / 1_048_576
+                if freeMiB < needMiB { problems.append("\(r.destination) has \(freeMiB) MiB of memory available, the VM needs \(needMiB) MiB") }
             }
             guard problems.isEmpty else {
                 throw APIError.conflict("cannot migrate \(dom.name) to \(r.destination): " + problems.joined(separator: "; "),

@@ -13,12 +13,15 @@ struct RecoveryPerformer: Sendable {
 
     enum Outcome: Sendable {
         case restarted
+        /// Cold-started on the peer (the failed instance here powered off).
         case movedTo(String)
+        /// Live-migrated to the peer: the same boot, memory and all.
+        case migratedLiveTo(String)
         /// Migrate was asked for but could not be done: restarted here instead.
         case restartedInstead(String)
     }
 
-    func perform(_ action: CrashAction, on domain: Domain) throws -> Outcome {
+    func perform(_ action: CrashAction, cause: FailureCause, on domain: Domain) throws -> Outcome {
         switch action {
         case .ignore:
             return .restarted
@@ -27,6 +30,14 @@ struct RecoveryPerformer: Sendable {
             return .restarted
         case .migrate:
             do {
+                if case .heartbeatLoss = cause, try domain.state().state == .running, try !movedLiveBefore(domain) {
+                    do {
+                        return .migratedLiveTo(try migrateLiveToPeer(domain))
+                    } catch {
+                        logger.warning("live migration for recovery failed, starting it cold on a peer: \(error)",
+                                       metadata: ["vm.name": "\(domain.name)"])
+                    }
+                }
                 return .movedTo(try moveToPeer(domain))
             } catch let reason as MoveRefusal {
                 try restart(domain)
@@ -75,10 +86,34 @@ struct RecoveryPerformer: Sendable {
         init(_ d: String) { description = d }
     }
 
-    /// Cold-starts the VM on the peer with the most free memory. Works only
-    /// when every disk is on shared storage; the failed instance here is
-    /// powered off and its definition moves with it.
-    func moveToPeer(_ domain: Domain) throws -> String {
+    /// Marks a guest moved live for a recovery. Live metadata only: it goes
+    /// with the running guest and is gone once it is powered off, so a guest
+    /// still silent after a live move is started cold next time, not sent
+    /// back and forth between hosts.
+    static let recoveryMarkNamespace = "https://vigil.dev/xmlns/recovery-move/1"
+
+    private func movedLiveBefore(_ domain: Domain) throws -> Bool {
+        try domain.metadata(namespaceURI: Self.recoveryMarkNamespace, affect: .live) != nil
+    }
+
+    /// A guest that stopped heartbeating while its domain still runs (a
+    /// wedged agent, a guest starved on this host) may be well: a live move
+    /// keeps its memory and boot. Peer to peer with auto-converge, so a busy
+    /// guest still completes; persistent there, undefined here, as libvirt
+    /// commits it.
+    func migrateLiveToPeer(_ domain: Domain) throws -> String {
+        let (uri, conn) = try bestPeer(for: domain)
+        conn.close()
+        let mark = "<move at='\(Int(Date().timeIntervalSince1970))'/>"
+        try domain.setMetadata(mark, key: "vigilrec", namespaceURI: Self.recoveryMarkNamespace, affect: .live)
+        let flags: Domain.MigrationFlags = [.live, .persistDestination, .undefineSource, .unsafe, .abortOnError, .autoConverge]
+        try domain.migrate(toURI: uri, flags: flags, parameters: .init())
+        return uri
+    }
+
+    /// The peer with the most memory available that can hold the VM; only
+    /// when every disk is on shared storage.
+    private func bestPeer(for domain: Domain) throws -> (uri: String, conn: Connection) {
         guard !peers.isEmpty else { throw MoveRefusal("no cluster peers configured (vigild --peer)") }
         let xml = try domain.xml([.inactive, .secure])
         let disks = DomainXML.diskSources(in: xml)
@@ -92,9 +127,14 @@ struct RecoveryPerformer: Sendable {
         for uri in peers {
             do {
                 let conn = try Connection(uri: uri)
-                let free = try conn.freeMemory
-                if free / 1024 < needKiB { reasons.append("\(uri): \(free / 1_048_576) MiB free"); continue }
-                if let current = best, current.free >= free { continue }
+                let free = try conn.availableMemory
+                if free / 1024 < needKiB {
+                    reasons.append("\(uri): \(free / 1_048_576) MiB available")
+                    conn.close()
+                    continue
+                }
+                if let current = best, current.free >= free { conn.close(); continue }
+                best?.conn.close()
                 best = (uri, conn, free)
             } catch {
                 reasons.append("\(uri): \(error)")
@@ -103,6 +143,16 @@ struct RecoveryPerformer: Sendable {
         guard let target = best else {
             throw MoveRefusal("no peer can take the VM (\(reasons.joined(separator: "; ")))")
         }
+        return (target.uri, target.conn)
+    }
+
+    /// Cold-starts the VM on the peer with the most memory available. Works
+    /// only when every disk is on shared storage; the failed instance here
+    /// is powered off and its definition moves with it.
+    func moveToPeer(_ domain: Domain) throws -> String {
+        let target = try bestPeer(for: domain)
+        defer { target.conn.close() }
+        let xml = try domain.xml([.inactive, .secure])
         try? domain.destroy()
         do {
             let remote = try target.conn.define(xml: xml)
