@@ -26,6 +26,8 @@ extension Domain {
     /// What `virDomainMigrateToURI3` takes besides flags.
     public struct MigrationParameters: Sendable {
         public var bandwidthMiBs: UInt64?
+        /// The cap once in post-copy (QEMU's default there is none).
+        public var postcopyBandwidthMiBs: UInt64?
         /// `xbzrle` and/or `mt` (with `.compressed`).
         public var compression: [String] = []
         public var compressionLevel: Int32?
@@ -45,6 +47,9 @@ extension Domain {
         defer { virTypedParamsFree(params, count) }
         var ok = true
         if let b = parameters.bandwidthMiBs { ok = ok && virTypedParamsAddULLong(&params, &count, &capacity, VIR_MIGRATE_PARAM_BANDWIDTH, b) == 0 }
+        if let b = parameters.postcopyBandwidthMiBs {
+            ok = ok && virTypedParamsAddULLong(&params, &count, &capacity, VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY, b) == 0
+        }
         for method in parameters.compression {
             ok = ok && virTypedParamsAddString(&params, &count, &capacity, VIR_MIGRATE_PARAM_COMPRESSION, method) == 0
         }

@@ -55,6 +55,13 @@ public struct DomainStateWithReason: Sendable, Equatable, CustomStringConvertibl
         state == .crashed && reason == Int32(VIR_DOMAIN_CRASHED_PANICKED.rawValue)
     }
 
+    /// A post-copy migration lost its link: the guest's memory is split
+    /// between the two hosts.
+    public var isPostcopyFailed: Bool {
+        (state == .paused && reason == Int32(VIR_DOMAIN_PAUSED_POSTCOPY_FAILED.rawValue))
+            || (state == .running && reason == Int32(VIR_DOMAIN_RUNNING_POSTCOPY_FAILED.rawValue))
+    }
+
     public var description: String { "\(state) (\(reasonName))" }
 }
 

@@ -113,13 +113,15 @@ struct MigrationTests {
 
     /// A guest that dirties memory faster than a 4 MiB/s link with a 1 ms
     /// downtime allows never converges: at the timeout the source is paused,
-    /// the migration completes and the guest runs on, on host 2.
+    /// the migration completes and the guest runs on, on host 2. Back with
+    /// post-copy at the timeout instead: it completes without a pause, the
+    /// same boot.
     @Test func timeoutPausesTheSourceSoTheMigrationCompletes() async throws {
         let rig = try Self.rig()
         defer { rig.remove() }
         let (guest, socket) = try Self.guest(rig)
         defer { Self.cleanUp(guest, rig) }
-        _ = try await Self.startProtected(guest, rig)
+        let boot = try await Self.startProtected(guest, rig)
         _ = try Self.shell(1, socket, "(while true; do dd if=/dev/urandom of=/tmp/dirty bs=1M count=16 2>/dev/null; done) >/dev/null 2>&1 &")
         let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--timeout", "3",
                                        "--bandwidth", "4", "--max-downtime", "1", "--json"])
@@ -135,6 +137,20 @@ struct MigrationTests {
         let h = try #require(try history(rig.vigild1, guest.name).first)
         #expect(h.pausedByTimeout && h.result == "succeeded", "\(h)")
         try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(guest.name)?.state == .alive }
+
+        // Back, still dirtying: post-copy after 2 s, with auto-converge throttling it first.
+        let back = try rig.vigild2.vigil(["vm", "migrate", guest.name, "--to", Self.host1, "--postcopy", "--timeout", "2",
+                                          "--bandwidth", "4", "--auto-converge", "--json"])
+        #expect(back.status == 0, "\(back.stdout) \(back.stderr)")
+        let hb = try #require(try history(rig.vigild2, guest.name).first)
+        #expect(hb.result == "succeeded" && hb.options.contains("post-copy") && hb.options.contains("auto-converge"), "\(hb)")
+        #expect(!hb.pausedByTimeout, "post-copy switched over instead of pausing")
+        #expect(try guest.domain.state().state == .running)
+        #expect(throws: LibvirtError.self) { try rig.destination.domain(named: guest.name) }
+        try await rig.vigild1.waitUntil("agent alive on host 1 again") {
+            let s = try rig.vigild1.agentStatus(guest.name)
+            return s?.state == .alive && s?.bootID == boot
+        }
     }
 
     /// A shut-off VM's definition moves; every reason a destination cannot
@@ -395,5 +411,47 @@ struct MigrationTests {
         #expect(woke.status == 0, "\(woke.stdout) \(woke.stderr)")
         try await rig.vigild2.waitUntil("agent alive on host 2") { try rig.vigild2.agentStatus(guest.name)?.state == .alive }
         #expect(try rig.vigild2.agentStatus(guest.name)?.bootID == boot, "moved live: not rebooted")
+    }
+
+    /// Post-copy as an explicit choice: at the timeout the guest switches to
+    /// host 2 while its remaining pages follow at the capped rate. Then the
+    /// link breaks (the migration stream's TCP connection is reset): the
+    /// guest's memory is split between the hosts and QEMU 7.2 cannot resume
+    /// it, so vigild powers off both halves and boots the VM again on host 1
+    /// from its disks: it runs once, defined once, with what it had synced,
+    /// and the history says why.
+    @Test func postcopyLinkLostMidwayRestartsTheGuestOnTheSource() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        let (guest, socket) = try Self.guest(rig)
+        defer { Self.cleanUp(guest, rig) }
+        let boot = try await Self.startProtected(guest, rig)
+        #expect(try Self.shell(1, socket, "echo before-postcopy > /data/pc.txt && sync").status == 0)
+        _ = try Self.shell(1, socket, "(while true; do dd if=/dev/urandom of=/tmp/dirty bs=1M count=16 2>/dev/null; done) >/dev/null 2>&1 &")
+        let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--postcopy", "--timeout", "3",
+                                       "--bandwidth", "4", "--no-wait", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        try await rig.vigild1.waitUntil("in post-copy", timeout: 60) { try guest.domain.state().reasonName == "post-copy" }
+        try await Task.sleep(for: .seconds(1))
+        // Reset the migration stream (source QEMU to host 2's migration ports).
+        let cut = try ProcessRunner.run(["ss", "-K", "-t", "dst", ClusterRig.address(2),
+                                         "( dport >= :49152 and dport <= :49215 )"])
+        #expect(cut.status == 0 && cut.stdout.contains(ClusterRig.address(2)), "a migration connection was reset: \(cut.stdout) \(cut.stderr)")
+        try await rig.vigild1.waitUntil("migration finished", timeout: 120) {
+            try history(rig.vigild1, guest.name).first.map { $0.result != "running" } ?? false
+        }
+        let h = try #require(try history(rig.vigild1, guest.name).first)
+        #expect(h.result == "failed" && h.options.contains("post-copy"), "\(h)")
+        #expect(h.error?.contains("lost its link") == true && h.error?.contains("started again here from its disks") == true,
+                "\(h.error ?? "no error")")
+        let uuid = guest.domain.uuid
+        #expect(try guest.domain.isActive && guest.domain.isPersistent, "running and defined on host 1")
+        #expect(throws: LibvirtError.self) { try rig.destination.domain(uuid: uuid) }
+        try await rig.vigild1.waitUntil("agent alive on host 1 again") {
+            let s = try rig.vigild1.agentStatus(guest.name)
+            return s?.state == .alive && s?.bootID != boot
+        }
+        let read = try Self.shell(1, socket, "cat /data/pc.txt")
+        #expect(read.stdout.contains("before-postcopy"), "what was synced survives: \(read.stdout) \(read.stderr)")
     }
 }

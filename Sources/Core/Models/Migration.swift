@@ -15,7 +15,8 @@ public struct MigrationRequest: Codable, Sendable, Equatable {
     public var bandwidthMiBs: Int?
     public var autoConverge: Bool?
     public var maxDowntimeMs: Int?
-    /// Start in pre-copy, switch to post-copy when the timeout passes instead of pausing.
+    /// Start in pre-copy, switch to post-copy when the timeout passes instead
+    /// of pausing (without a timeout: once the first full pass is done).
     public var postcopy: Bool?
     /// Move the disks too, into this directory or storage pool on the
     /// destination (for disks that are not on storage both hosts see).
@@ -60,6 +61,7 @@ public struct MigrationRequest: Codable, Sendable, Equatable {
         if storageDirectory != nil && storagePool != nil { p.append("give a storage directory or a storage pool on the destination, not both") }
         if let d = storageDirectory, !d.hasPrefix("/") { p.append("storage directory must be an absolute path, got '\(d)'") }
         if keepOld == true && storageDirectory == nil && storagePool == nil { p.append("--keep-old is for moves with storage (--storage-dir or --storage-pool)") }
+        if postcopy == true && compress == "mt" { p.append("post-copy cannot be combined with mt compression (QEMU refuses it); use xbzrle or none") }
         if postcopy == true && (storageDirectory != nil || storagePool != nil) {
             p.append("post-copy cannot be combined with a storage move (the disks must be copied before the switch-over)")
         }

@@ -54,6 +54,8 @@ struct LiveMigration: Sendable {
             flags.insert(.offline)
         }
         params.bandwidthMiBs = r.bandwidthMiBs.map(UInt64.init)
+        // The cap holds after the switch to post-copy too (QEMU has none there by default).
+        if r.postcopy == true { params.postcopyBandwidthMiBs = params.bandwidthMiBs }
         let sourceURI = source
         let dom = try await executor.run { () throws -> Domain in
             let conn = try Connection(uri: sourceURI)
@@ -102,6 +104,17 @@ struct LiveMigration: Sendable {
                 group.cancelAll()
             }
         } catch {
+            if live, r.postcopy == true, (try? await executor.run { try dom.state() })?.isPostcopyFailed == true {
+                // Past the switch-over the guest ran there on pages still here;
+                // QEMU 7.2 cannot reliably resume that (see MigrationSettler).
+                let source = self.source
+                try? await executor.run {
+                    try MigrationSettler.restartAfterBrokenPostcopy(uuid: uuid, source: source, destination: destination)
+                }
+                throw MigrationSettler.Unsettled(description: "post-copy to \(destination) lost its link (\(error)); the guest's "
+                    + "memory was split between the hosts, so it was powered off on both and started again here from its disks, "
+                    + "as after a power failure")
+            }
             // Still here: carry on running, protected as before.
             if paused.isSet { try? await executor.run { try dom.resume() } }
             if live { await center.mutate(uuid) { $0.machine.domainResumed(at: .now) } }
@@ -198,6 +211,8 @@ struct LiveMigration: Sendable {
 
     /// Progress every half second; at the timeout, pauses the source (or
     /// switches to post-copy when asked) so the migration converges.
+    /// Post-copy without a timeout switches once the first full pass is
+    /// done, as `virsh migrate --postcopy-after-precopy` does.
     private func watch(_ dom: Domain, began: ContinuousClock.Instant, ctx: OperationContext, paused: PauseFlag) async throws {
         let r = plan.request
         var acted = false
@@ -208,7 +223,8 @@ struct LiveMigration: Sendable {
             let iteration = stats.values["memory_iteration"]?.number ?? 0
             ctx.progress(total > 0 ? min(0.98, Double(done) / Double(total)) : 0,
                          "\(done / 1_048_576) of \(total / 1_048_576) MiB, iteration \(iteration)")
-            if let t = r.timeoutSeconds, !acted, began.duration(to: .now) >= .seconds(t) {
+            let due = r.timeoutSeconds.map { began.duration(to: .now) >= .seconds($0) } ?? (r.postcopy == true && iteration >= 2)
+            if due, !acted {
                 acted = true
                 if r.postcopy == true {
                     try? await executor.run { try dom.startPostCopy() }

@@ -12,6 +12,28 @@ enum MigrationSettler {
         let description: String
     }
 
+    /// A post-copy migration that lost its link leaves the guest's memory
+    /// split: the destination ran it on pages only the source has. QEMU 7.2
+    /// with libvirt 9.0 cannot reliably resume that (tried here: the
+    /// destination's prepare step hangs on a QEMU stuck on a missing page),
+    /// so the guest is treated as crashed: both halves are powered off (the
+    /// destination's first, and its definition, if any, removed) and the VM
+    /// starts again on the source, where it is defined, from its disks.
+    static func restartAfterBrokenPostcopy(uuid: String, source: String, destination: String) throws {
+        if let dst = try? Connection(uri: destination) {
+            defer { dst.close() }
+            if let there = try? dst.domain(uuid: uuid) {
+                try? there.destroy()
+                if (try? there.isPersistent) == true { try? there.undefine([.managedSave, .snapshotsMetadata, .checkpointsMetadata]) }
+            }
+        }
+        let src = try Connection(uri: source)
+        defer { src.close() }
+        let here = try src.domain(uuid: uuid)
+        if try here.isActive { try here.destroy() }
+        try here.create()
+    }
+
     static func settle(uuid: String, source: String, destination: String) throws {
         let src = try Connection(uri: source)
         defer { src.close() }
@@ -24,6 +46,10 @@ enum MigrationSettler {
         func active(_ d: Domain?) -> Bool { d.flatMap { try? $0.isActive } ?? false }
         func persistent(_ d: Domain?) -> Bool { d.flatMap { try? $0.isPersistent } ?? false }
 
+        if let here = lookup(src), (try? here.state())?.isPostcopyFailed == true {
+            try restartAfterBrokenPostcopy(uuid: uuid, source: source, destination: destination)
+            return
+        }
         if let here = lookup(src), active(here), (try? here.jobProgress().kind).map({ $0 != .none }) ?? false {
             // A migration still in its first phase cannot be aborted yet: ask again every
             // second until libvirt lets go of it (or a minute passes).

@@ -14,8 +14,8 @@ extension VMCommand {
                 is peer to peer: the guest keeps running and moves with its memory; it stays defined on \
                 the destination and is undefined here once it runs there. --timeout pauses the source \
                 when the migration has not converged by then, so it completes, and the guest resumes \
-                on the destination (or, with --postcopy, switches to post-copy instead: faster, but a \
-                link lost during post-copy loses the guest). The move is a journalled operation: \
+                on the destination (or, with --postcopy, switches to post-copy instead: it always \
+                completes unless its link breaks, and then the guest restarts here from its disks). The move is a journalled operation: \
                 'vigil op cancel ID' aborts it, and a vigild killed halfway leaves the VM running on \
                 exactly one host, defined once. Each migration is kept: 'vigil vm migrations VM'. \
                 Disks that are not on storage both hosts see move with the VM: --storage-dir DIR or \
@@ -35,7 +35,11 @@ extension VMCommand {
         @Option(help: "Bandwidth cap in MiB/s.") var bandwidth: Int?
         @Flag(help: "Throttle the guest's vCPUs when memory is dirtied faster than it moves.") var autoConverge = false
         @Option(help: "Longest pause allowed at the switch-over, in ms (QEMU's default: 300).") var maxDowntime: Int?
-        @Flag(help: "At the timeout, switch to post-copy instead of pausing.") var postcopy = false
+        @Flag(help: """
+            Switch to post-copy at the timeout instead of pausing (without --timeout: after the first \
+            full pass). It always converges, but if its link breaks the guest's memory is split between \
+            the hosts: vigild then powers it off on both and starts it again here from its disks.
+            """) var postcopy = false
         @Option(help: "Move the disks too, into this directory on the destination.") var storageDir: String?
         @Option(help: "Or into this storage pool on the destination.") var storagePool: String?
         @Flag(help: "With a storage move: keep the images here.") var keepOld = false
