@@ -454,4 +454,48 @@ struct MigrationTests {
         let read = try Self.shell(1, socket, "cat /data/pc.txt")
         #expect(read.stdout.contains("before-postcopy"), "what was synced survives: \(read.stdout) \(read.stderr)")
     }
+
+    /// Cut short twice: cancelled by the administrator, then with the
+    /// destination host lost (power off: its libvirtd, vigild and QEMU
+    /// killed). Each time the guest runs on, on host 1, defined there
+    /// only, with the same boot, and the history says what happened.
+    @Test func cancelledOrDestinationLostTheVMStaysOnTheSource() async throws {
+        let rig = try Self.rig()
+        defer { rig.remove() }
+        let (guest, _) = try Self.guest(rig)
+        defer { Self.cleanUp(guest, rig) }
+        let boot = try await Self.startProtected(guest, rig)
+        let uuid = guest.domain.uuid
+        func stayedHere() throws {
+            #expect(try guest.domain.state().state == .running && guest.domain.isPersistent)
+            #expect((try? rig.destination.domain(uuid: uuid)) == nil, "nothing left on host 2")
+        }
+
+        let r = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--bandwidth", "1", "--no-wait", "--json"])
+        let op = try JSONDecoder().decode(OperationInfo.self, from: Data(r.stdout.utf8))
+        try await rig.vigild1.waitUntil("migration job running") { try guest.domain.jobProgress().kind != Domain.JobKind.none }
+        let cancel = try rig.vigild1.vigil(["op", "cancel", op.id])
+        #expect(cancel.status == 0, "\(cancel.stderr)")
+        try await rig.vigild1.waitUntil("cancelled in the history") { try history(rig.vigild1, guest.name).first?.result == "cancelled" }
+        try await rig.vigild1.waitUntil("no job left") {
+            ((try? guest.domain.jobProgress().kind) ?? Domain.JobKind.none) == Domain.JobKind.none
+        }
+        try stayedHere()
+
+        _ = try rig.vigild1.vigil(["vm", "migrate", guest.name, "--to", Self.host2, "--bandwidth", "1", "--no-wait", "--json"])
+        try await rig.vigild1.waitUntil("second migration running") { try guest.domain.jobProgress().kind != Domain.JobKind.none }
+        _ = try ClusterRig.run(["kill", "2"])
+        try await rig.vigild1.waitUntil("failed in the history", timeout: 120) {
+            try history(rig.vigild1, guest.name).first?.result == "failed"
+        }
+        #expect(try guest.domain.state().state == .running && guest.domain.isPersistent)
+        let h = try #require(try history(rig.vigild1, guest.name).first)
+        #expect(h.error?.isEmpty == false, "\(h)")
+        try await rig.vigild1.waitUntil("agent alive on host 1, the same boot") {
+            let s = try rig.vigild1.agentStatus(guest.name)
+            return s?.state == .alive && s?.bootID == boot
+        }
+        #expect(!(try rig.vigild1.events(vm: guest.name)).contains { $0.kind == "failure" || $0.kind == "recovery" },
+                "no false failure while it was migrating")
+    }
 }
