@@ -43,8 +43,8 @@ public final class DaemonProcess: @unchecked Sendable {
 
     /// Runs the `vigil` CLI against this daemon.
     @discardableResult
-    public func vigil(_ arguments: [String]) throws -> CommandResult {
-        try ProcessRunner.run([BuiltProducts.path("vigil"), "--socket", socketPath] + arguments, timeout: 60)
+    public func vigil(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
+        try ProcessRunner.run([BuiltProducts.path("vigil"), "--socket", socketPath] + arguments, timeout: timeout)
     }
 
     /// Sends SIGTERM and returns the exit status.

@@ -92,8 +92,15 @@ struct RecoveryPerformer: Sendable {
     /// back and forth between hosts.
     static let recoveryMarkNamespace = "https://vigil.dev/xmlns/recovery-move/1"
 
+    /// Whether a live move for a recovery brought the guest here within the
+    /// last 10 minutes (a reset keeps QEMU and so the mark: an old one
+    /// does not stop a later silence from being moved live again).
     private func movedLiveBefore(_ domain: Domain) throws -> Bool {
-        try domain.metadata(namespaceURI: Self.recoveryMarkNamespace, affect: .live) != nil
+        guard let mark = try domain.metadata(namespaceURI: Self.recoveryMarkNamespace, affect: .live) else { return false }
+        // libvirt hands the element back with its namespace prefix: find at='…' wherever it is.
+        guard let r = mark.range(of: #"\bat=['"]([0-9]+)['"]"#, options: .regularExpression),
+              let at = TimeInterval(mark[r].filter(\.isNumber)) else { return true }
+        return Date().timeIntervalSince1970 - at < 600
     }
 
     /// A guest that stopped heartbeating while its domain still runs (a
