@@ -187,8 +187,8 @@ public final class Connection: @unchecked Sendable {
                 throw .capture("get memory statistics of \(uri)")
             }
             var kib: UInt64 = 0
-            for var s in stats.prefix(Int(count)) {
-                let field = withUnsafeBytes(of: &s.field) { raw in
+            for s in stats.prefix(Int(count)) {
+                let field = withUnsafeBytes(of: s.field) { raw in
                     String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
                 }
                 if ["free", "buffers", "cached"].contains(field) { kib += UInt64(s.value) }

@@ -75,6 +75,23 @@ struct MigrationTests {
         return try JSONDecoder().decode(MigrationHistory.self, from: Data(r.stdout.utf8)).migrations
     }
 
+    /// Waits until the VM's newest migration has ended, and returns it.
+    func settled(_ daemon: DaemonProcess, _ vm: String, timeout: TimeInterval = 90) async throws -> MigrationRecord {
+        try await daemon.waitUntil("the migration of \(vm) ended", timeout: timeout) {
+            try history(daemon, vm).first.map { $0.result != "running" } ?? false
+        }
+        return try #require(try history(daemon, vm).first)
+    }
+
+    /// Neither vigild logged a failure or a recovery for the VM (checked
+    /// 2 s after the move, so a late false alarm would show).
+    static func noFailureLogged(_ daemons: [DaemonProcess], _ vm: String) async throws {
+        try await Task.sleep(for: .seconds(2))
+        for d in daemons {
+            #expect(!(try d.events(vm: vm)).contains { $0.kind == "failure" || $0.kind == "recovery" }, "no failure during the switch-over")
+        }
+    }
+
     @Test func liveMigrationKeepsTheGuestItsDataAndItsProtection() async throws {
         let rig = try Self.rig()
         defer { rig.remove() }
@@ -104,10 +121,7 @@ struct MigrationTests {
         #expect(h.options.contains("compress xbzrle"))
         #expect((h.totalMs ?? 0) > 0 && h.downtimeMs != nil && (h.dataBytes ?? 0) > 0 && (h.iterations ?? 0) >= 1, "\(h)")
         #expect(h.compressedBytes != nil, "xbzrle's figures are in the history")
-        try await Task.sleep(for: .seconds(2))
-        for d in [rig.vigild1, rig.vigild2] {
-            #expect(!(try d.events(vm: guest.name)).contains { $0.kind == "failure" || $0.kind == "recovery" }, "no failure during the switch-over")
-        }
+        try await Self.noFailureLogged([rig.vigild1, rig.vigild2], guest.name)
         #expect(try rig.vigild1.events(vm: guest.name).contains { $0.kind == "migration" && $0.outcome == "succeeded" })
     }
 
@@ -338,10 +352,7 @@ struct MigrationTests {
         let again = try DaemonProcess(connect: "qemu:///system", directory: rig.dirs[0],
                                       extraArguments: Self.fast + ["--shared-storage", rig.shared], namespaceCommand: ClusterRig.inside(1))
         defer { again.stop() }
-        try await again.waitUntil("history settled") {
-            try history(again, guest.name).first.map { $0.result != "running" } ?? false
-        }
-        #expect(try history(again, guest.name).first?.result == "interrupted")
+        #expect(try await settled(again, guest.name).result == "interrupted")
         try await again.waitUntil("no migration job left", timeout: 60) {
             ((try? guest.domain.jobProgress().kind) ?? Domain.JobKind.none) == Domain.JobKind.none
         }
@@ -370,20 +381,14 @@ struct MigrationTests {
         let again = try DaemonProcess(connect: "qemu:///system", directory: rig.dirs[1],
                                       extraArguments: Self.fast + ["--shared-storage", rig.shared], namespaceCommand: ClusterRig.inside(2))
         defer { again.stop() }
-        try await rig.vigild1.waitUntil("migration finished", timeout: 180) {
-            try history(rig.vigild1, guest.name).first.map { $0.result != "running" } ?? false
-        }
-        let h = try #require(try history(rig.vigild1, guest.name).first)
+        let h = try await settled(rig.vigild1, guest.name, timeout: 180)
         #expect(h.result == "succeeded", "\(h)")
         let uuid = guest.domain.uuid
         #expect(try rig.destination.domain(uuid: uuid).isActive && (try rig.destination.domain(uuid: uuid).isPersistent))
         #expect(throws: LibvirtError.self) { try rig.source.domain(uuid: uuid) }
         try await again.waitUntil("agent alive on host 2") { try again.agentStatus(guest.name)?.state == .alive }
         #expect(try again.agentStatus(guest.name)?.bootID == boot, "the same boot: the move was live")
-        try await Task.sleep(for: .seconds(2))
-        for d in [rig.vigild1, again] {
-            #expect(!(try d.events(vm: guest.name)).contains { $0.kind == "failure" || $0.kind == "recovery" }, "no failure during the switch-over")
-        }
+        try await Self.noFailureLogged([rig.vigild1, again], guest.name)
     }
 
     /// Crash policy migrate on a guest whose agent falls silent while its
@@ -437,10 +442,7 @@ struct MigrationTests {
         let cut = try ProcessRunner.run(["ss", "-K", "-t", "dst", ClusterRig.address(2),
                                          "( dport >= :49152 and dport <= :49215 )"])
         #expect(cut.status == 0 && cut.stdout.contains(ClusterRig.address(2)), "a migration connection was reset: \(cut.stdout) \(cut.stderr)")
-        try await rig.vigild1.waitUntil("migration finished", timeout: 120) {
-            try history(rig.vigild1, guest.name).first.map { $0.result != "running" } ?? false
-        }
-        let h = try #require(try history(rig.vigild1, guest.name).first)
+        let h = try await settled(rig.vigild1, guest.name, timeout: 120)
         #expect(h.result == "failed" && h.options.contains("post-copy"), "\(h)")
         #expect(h.error?.contains("lost its link") == true && h.error?.contains("started again here from its disks") == true,
                 "\(h.error ?? "no error")")

@@ -108,12 +108,17 @@ struct LiveMigration: Sendable {
                 // Past the switch-over the guest ran there on pages still here;
                 // QEMU 7.2 cannot reliably resume that (see MigrationSettler).
                 let source = self.source
-                try? await executor.run {
-                    try MigrationSettler.restartAfterBrokenPostcopy(uuid: uuid, source: source, destination: destination)
+                let split = "post-copy to \(destination) lost its link (\(error)); the guest's memory was split between the hosts, "
+                do {
+                    try await executor.run {
+                        try MigrationSettler.restartAfterBrokenPostcopy(uuid: uuid, source: source, destination: destination)
+                    }
+                } catch let restart {
+                    throw MigrationSettler.Unsettled(description: split + "and powering it off on both to start it again here "
+                        + "failed (\(restart)): make sure it runs on neither host, then 'vigil vm start \(plan.name)' here")
                 }
-                throw MigrationSettler.Unsettled(description: "post-copy to \(destination) lost its link (\(error)); the guest's "
-                    + "memory was split between the hosts, so it was powered off on both and started again here from its disks, "
-                    + "as after a power failure")
+                throw MigrationSettler.Unsettled(description: split + "so it was powered off on both and started again here "
+                    + "from its disks, as after a power failure")
             }
             // Still here: carry on running, protected as before.
             if paused.isSet { try? await executor.run { try dom.resume() } }
