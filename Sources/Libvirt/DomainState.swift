@@ -55,6 +55,12 @@ public struct DomainStateWithReason: Sendable, Equatable, CustomStringConvertibl
         state == .crashed && reason == Int32(VIR_DOMAIN_CRASHED_PANICKED.rawValue)
     }
 
+    /// Reset after a panic but not resumed yet: libvirt pauses a crashed
+    /// domain on reset, so its vCPUs wait for a resume.
+    public var isPausedAfterCrash: Bool {
+        state == .paused && reason == Int32(VIR_DOMAIN_PAUSED_CRASHED.rawValue)
+    }
+
     /// A post-copy migration lost its link: the guest's memory is split
     /// between the two hosts.
     public var isPostcopyFailed: Bool {

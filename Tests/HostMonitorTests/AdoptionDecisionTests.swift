@@ -42,3 +42,29 @@ import Testing
         #expect(m.tick(at: t0 + .milliseconds(5001)) == [.recover(.heartbeatLoss(silentMs: 5001), .restart)])
     }
 }
+
+/// What the first hello after an interrupted recovery says about it.
+@Suite struct InterruptedRecoveryTests {
+    let pending = InterruptedRecoveries.Pending(bootBefore: "boot-a", cause: "panic", action: "restart", detectedAt: 100)
+
+    @Test func aHelloFromANewBootMeansTheResetWasDone() {
+        let r = InterruptedRecoveries()
+        r.remember("vm", pending)
+        #expect(r.settle("vm", helloFrom: "boot-b") == pending)
+        #expect(r.settle("vm", helloFrom: "boot-c") == nil, "settled once")
+    }
+
+    @Test func aHelloFromTheSameBootMeansItNeverHappened() {
+        let r = InterruptedRecoveries()
+        r.remember("vm", pending)
+        #expect(r.settle("vm", helloFrom: "boot-a") == nil)
+        #expect(r.settle("vm", helloFrom: "boot-b") == nil, "nothing left to settle")
+    }
+
+    @Test func otherVMsAreNotSettled() {
+        let r = InterruptedRecoveries()
+        r.remember("vm", pending)
+        #expect(r.settle("other", helloFrom: "boot-b") == nil)
+        #expect(r.settle("vm", helloFrom: "boot-b") == pending)
+    }
+}

@@ -27,6 +27,8 @@ public final class MonitorService: Service, Sendable {
     let cache: DomainCache
     /// What each guest may put in the event log, across its sessions.
     let budget = GuestEventBudget()
+    /// Recoveries a killed vigild left for the next hello to settle.
+    let interrupted = InterruptedRecoveries()
     private let connectedOnce = Mutex(false)
     var events: EventLog { host.events }
     var executor: BlockingExecutor { host.executor }
@@ -196,8 +198,10 @@ public final class MonitorService: Service, Sendable {
 
     /// Records failures and starts recoveries. `detectedAfter` is when the
     /// libvirt event arrived, so the log shows detection latency.
+    /// `continuing`: the failure is already in the log (a killed vigild
+    /// detected it); only its recovery is left to do.
     func perform(_ actions: [ProtectionCenter.Machine.Action], uuid: String, name: String,
-                 detectedAfter: ContinuousClock.Instant?, conn: Connection) async {
+                 detectedAfter: ContinuousClock.Instant?, conn: Connection, continuing: Bool = false) async {
         let latency = detectedAfter.map { ($0.duration(to: .now)).milliseconds }
         for action in actions {
             switch action {
@@ -221,11 +225,15 @@ public final class MonitorService: Service, Sendable {
                     await center.mutate(uuid) { $0.machine.recoveryFinished() }
                     continue
                 }
-                logger.warning("guest failure: \(cause); recovering by \(crashAction.rawValue)", metadata: ["vm.name": "\(name)"])
-                events.record(vmUUID: uuid, vmName: name, kind: "failure", message: "\(cause)",
-                              cause: cause.code, action: crashAction.rawValue, outcome: "detected", durationMs: latency)
-                if cause == .panic { recordPanicDetails(uuid: uuid, name: name) }
-                await recover(uuid: uuid, name: name, cause: cause, action: crashAction, conn: conn)
+                if continuing {
+                    logger.notice("continuing the recovery from \(cause) a stopped vigild began", metadata: ["vm.name": "\(name)"])
+                } else {
+                    logger.warning("guest failure: \(cause); recovering by \(crashAction.rawValue)", metadata: ["vm.name": "\(name)"])
+                    events.record(vmUUID: uuid, vmName: name, kind: "failure", message: "\(cause)",
+                                  cause: cause.code, action: crashAction.rawValue, outcome: "detected", durationMs: latency)
+                    if cause == .panic { recordPanicDetails(uuid: uuid, name: name) }
+                }
+                await recover(uuid: uuid, name: name, cause: cause, action: crashAction, conn: conn, continuing: continuing)
             }
         }
     }
@@ -247,7 +255,8 @@ public final class MonitorService: Service, Sendable {
         }
     }
 
-    private func recover(uuid: String, name: String, cause: FailureCause, action: CrashAction, conn: Connection) async {
+    private func recover(uuid: String, name: String, cause: FailureCause, action: CrashAction, conn: Connection,
+                         continuing: Bool = false) async {
         let began = ContinuousClock.now
         let performer = self.performer
         let result = await Result {
@@ -256,12 +265,13 @@ public final class MonitorService: Service, Sendable {
         let took = began.duration(to: .now).milliseconds
         switch result {
         case .success(let outcome):
-            let text: String = switch outcome {
+            let done: String = switch outcome {
             case .restarted: "restarted on this host"
             case .movedTo(let uri): "started on \(uri)"
             case .migratedLiveTo(let uri): "live-migrated to \(uri) (the guest was still running)"
             case .restartedInstead(let why): "could not migrate (\(why)); restarted on this host"
             }
+            let text = continuing ? done + " (a recovery a stopped vigild began)" : done
             logger.notice("recovered: \(text)", metadata: ["vm.name": "\(name)"])
             events.record(vmUUID: uuid, vmName: name, kind: "recovery", message: text, cause: cause.code,
                           action: action.rawValue, outcome: "succeeded", durationMs: took)
@@ -361,13 +371,15 @@ public final class MonitorService: Service, Sendable {
     /// whether a recovery was under way or just done when it died.
     private func adopt(_ d: DomainSnapshot, conn: Connection) async {
         let wasAlive = events.wasAgentAlive(vmUUID: d.uuid)
+        let bootGrace = Duration.seconds(max(config.recoveryBootGraceSeconds, d.policy.minUptimeSeconds))
+        let step = events.lastProtectionStep(vmUUID: d.uuid, window: bootGrace.milliseconds / 1000).map {
+            AdoptionDecision.Step(kind: $0.kind, outcome: $0.outcome, time: $0.time, cause: $0.cause, action: $0.action)
+        }
+        let decision = AdoptionDecision.decide(agentWasAlive: wasAlive, lastStep: step, lastHello: events.lastHello(vmUUID: d.uuid))
+        // A crash whose recovery a killed vigild began: the reset not done, or done and not resumed.
+        let crashRecoveryUnderWay = decision == .recoveryInterrupted && (step?.cause == "panic" || step?.cause == "crash")
         switch d.state.state {
         case .running, .blocked:
-            let bootGrace = Duration.seconds(max(config.recoveryBootGraceSeconds, d.policy.minUptimeSeconds))
-            let step = events.lastProtectionStep(vmUUID: d.uuid, window: bootGrace.milliseconds / 1000).map {
-                AdoptionDecision.Step(kind: $0.kind, outcome: $0.outcome, time: $0.time)
-            }
-            let decision = AdoptionDecision.decide(agentWasAlive: wasAlive, lastStep: step, lastHello: events.lastHello(vmUUID: d.uuid))
             let reconnect = Duration.milliseconds(config.adoptGraceMs)
             switch decision {
             case .asLastSeen(let alive):
@@ -376,20 +388,38 @@ public final class MonitorService: Service, Sendable {
                 await center.mutate(d.uuid) { $0.machine.domainStarted(at: .now) }
             case .recoveryInterrupted:
                 logger.notice("a recovery was under way when vigild stopped; waiting for the guest to boot", metadata: ["vm.name": "\(d.name)"])
+                if let step {
+                    interrupted.remember(d.uuid, .init(bootBefore: events.lastBootID(vmUUID: d.uuid), cause: step.cause,
+                                                       action: step.action, detectedAt: step.time))
+                }
                 await center.mutate(d.uuid) { $0.machine.adoptRunning(at: .now, agentWasAlive: true, grace: bootGrace) }
             }
+        case .crashed, .paused where crashRecoveryUnderWay && d.state.isPausedAfterCrash:
+            // Crashed while vigild was away, or in the middle of a recovery:
+            // recover now, logging the failure only when it is a new one.
+            let panicked = d.state.isPanicked || (crashRecoveryUnderWay && step?.cause == "panic")
+            let actions = await center.mutate(d.uuid) { $0.machine.domainCrashed(panicked: panicked, at: .now) } ?? []
+            await perform(actions, uuid: d.uuid, name: d.name, detectedAfter: nil, conn: conn, continuing: crashRecoveryUnderWay)
         case .paused:
             await center.mutate(d.uuid) {
                 $0.machine.adoptRunning(at: .now, agentWasAlive: wasAlive)
                 $0.machine.domainPaused()
             }
-        case .crashed:
-            // Crashed while vigild was away (or before a recovery finished).
-            let actions = await center.mutate(d.uuid) { $0.machine.domainCrashed(panicked: d.state.isPanicked, at: .now) } ?? []
-            await perform(actions, uuid: d.uuid, name: d.name, detectedAfter: nil, conn: conn)
         default:
             await center.mutate(d.uuid) { $0.machine.domainStopped() }
         }
+    }
+
+    /// The first hello after an interrupted recovery: on a new boot the
+    /// reset had been done, and its recovery goes in the log now.
+    private func settleInterruptedRecovery(_ uuid: String, name: String) async {
+        guard let boot = await center.tracked(uuid)?.hello?.bootID,
+              let p = interrupted.settle(uuid, helloFrom: boot) else { return }
+        let took = (Date().timeIntervalSince1970 - p.detectedAt) * 1000
+        logger.notice("recovered: restarted on this host (the reset was done before vigild stopped)", metadata: ["vm.name": "\(name)"])
+        events.record(vmUUID: uuid, vmName: name, kind: "recovery",
+                      message: "restarted on this host (the reset was done before vigild stopped; logged at the guest's first hello)",
+                      cause: p.cause, action: p.action, outcome: "succeeded", durationMs: took)
     }
 
     /// Keeps a session to one guest's channel open while the domain runs.
@@ -402,6 +432,7 @@ public final class MonitorService: Service, Sendable {
             var session = AgentSession(vmUUID: uuid, vmName: name, socketPath: socketPath, center: center,
                                        events: events, requests: requests, budget: budget, logger: logger)
             session.onHello = { [self] in
+                await self.settleInterruptedRecovery(uuid, name: name)
                 await self.time.autoSync(uuid, reason: "agent connected")
                 await self.upgrades.autoUpgrade(uuid)
             }

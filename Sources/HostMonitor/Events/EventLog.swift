@@ -66,6 +66,11 @@ public struct EventLog: Sendable {
         return (try? store.events(vmUUID: vmUUID, since: since, kinds: ["failure", "recovery"], limit: 1))?.last
     }
 
+    /// The boot its agent last said hello from.
+    func lastBootID(vmUUID: String) -> String? {
+        (try? store.agent(vmUUID: vmUUID))?.bootID
+    }
+
     /// When the VM's agent last said hello (seconds since 1970).
     func lastHello(vmUUID: String) -> Double? {
         (try? store.agent(vmUUID: vmUUID))?.lastHello

@@ -20,6 +20,8 @@ enum AdoptionDecision: Equatable, Sendable {
         let outcome: String?
         /// Seconds since 1970.
         let time: Double
+        var cause: String? = nil
+        var action: String? = nil
     }
 
     /// - Parameters:
