@@ -297,7 +297,7 @@ struct MigrationTests {
         try home.create()
         try await rig.vigild1.waitUntil("agent alive on host 1 again", timeout: 120) {
             let a = try rig.vigild1.agentStatus(name)
-            return a?.state == .alive && a?.bootID != boot
+            return a?.isAlive(onANewBootFrom: boot) == true
         }
         #expect(try Self.shell(1, socket, "cat /data/s.txt").stdout.contains("with-its-disk"))
     }
@@ -451,7 +451,7 @@ struct MigrationTests {
         #expect(throws: LibvirtError.self) { try rig.destination.domain(uuid: uuid) }
         try await rig.vigild1.waitUntil("agent alive on host 1 again") {
             let s = try rig.vigild1.agentStatus(guest.name)
-            return s?.state == .alive && s?.bootID != boot
+            return s?.isAlive(onANewBootFrom: boot) == true
         }
         let read = try Self.shell(1, socket, "cat /data/pc.txt")
         #expect(read.stdout.contains("before-postcopy"), "what was synced survives: \(read.stdout) \(read.stderr)")

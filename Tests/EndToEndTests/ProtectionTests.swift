@@ -59,7 +59,7 @@ struct ProtectionTests {
         // The guest booted again: a new boot id, and heartbeats flowing.
         try await s.daemon.waitUntil("agent back after restart") {
             let a = try s.daemon.agentStatus(s.guest.name)
-            return a?.state == .alive && a?.bootID != bootBefore
+            return a?.isAlive(onANewBootFrom: bootBefore) == true
         }
         #expect(try s.guest.domain.state().state == .running)
         #expect(try s.daemon.events(vm: s.guest.name).filter { $0.kind == "recovery" }.count == 1)
@@ -114,7 +114,7 @@ struct ProtectionTests {
         #expect(!log.contains { $0.message.contains("pvpanic") })
         try await s.daemon.waitUntil("agent back with a new boot") {
             let a = try s.daemon.agentStatus(s.guest.name)
-            return a?.state == .alive && a?.bootID != bootBefore
+            return a?.isAlive(onANewBootFrom: bootBefore) == true
         }
         try await s.daemon.waitUntil("crash report from pstore") {
             try s.daemon.events(vm: s.guest.name).contains { $0.kind == "guest" }
@@ -243,7 +243,7 @@ struct ProtectionTests {
                 try await Task.sleep(for: .seconds(1.5))
                 #expect(try current.agentStatus(s.guest.name)?.bootID == boot, "the agent is not back yet at mid-boot")
             case .afterHello:
-                try await current.waitUntil("agent on a new boot", timeout: 120) { try current.agentStatus(s.guest.name)?.bootID != boot }
+                try await current.waitUntil("agent on a new boot", timeout: 120) { try current.agentStatus(s.guest.name)?.isAlive(onANewBootFrom: boot) == true }
             }
             current.kill()
             daemon = try DaemonProcess(connect: "qemu:///system", directory: s.dir,
@@ -252,8 +252,7 @@ struct ProtectionTests {
             let again = daemon
             try await again.waitUntil("agent back on a new boot after a kill \(point)", timeout: 120) {
                 let a = try again.agentStatus(s.guest.name)
-                // A restarted vigild reports the agent alive before its first hello, with no boot yet.
-                return a?.state == .alive && a?.bootID != nil && a?.bootID != boot
+                return a?.isAlive(onANewBootFrom: boot) == true
             }
             // Longer than the heartbeat window (2 s): a wrong hang verdict would show.
             try await Task.sleep(for: .seconds(3))

@@ -54,7 +54,7 @@ struct RecoveryJournalTests {
         defer { again.stop() }
         try await again.waitUntil("the agent on a new boot after a recovery left \(left)", timeout: 120) {
             let a = try again.agentStatus(s.guest.name)
-            return a?.state == .alive && a?.bootID != nil && a?.bootID != boot
+            return a?.isAlive(onANewBootFrom: boot) == true
         }
         // Longer than the heartbeat window (2 s): a wrong hang verdict would show.
         try await Task.sleep(for: .seconds(3))

@@ -25,3 +25,12 @@ extension DaemonProcess {
         throw TestbedError("timed out after \(Int(timeout)) s waiting for \(what)\nvigild log:\n\(log.suffix(4000))")
     }
 }
+
+extension AgentStatus {
+    /// Alive and heartbeating from a boot other than `boot`. A restarted
+    /// vigild reports an agent it knew as alive before its first hello, with
+    /// no boot yet: that is not a new boot.
+    public func isAlive(onANewBootFrom boot: String?) -> Bool {
+        state == .alive && bootID != nil && bootID != boot
+    }
+}
