@@ -176,25 +176,36 @@ public final class Connection: @unchecked Sendable {
     /// used, so a host that has read a lot of disk looks full.
     public var availableMemory: UInt64 {
         get throws(LibvirtError) {
-            let ptr = try raw("get memory statistics")
-            var count: Int32 = 0
-            let allCells = VIR_NODE_MEMORY_STATS_ALL_CELLS.rawValue
-            guard virNodeGetMemoryStats(ptr, allCells, nil, &count, 0) == 0, count > 0 else {
-                throw .capture("get memory statistics of \(uri)")
-            }
-            var stats = [virNodeMemoryStats](repeating: virNodeMemoryStats(), count: Int(count))
-            guard virNodeGetMemoryStats(ptr, allCells, &stats, &count, 0) == 0 else {
-                throw .capture("get memory statistics of \(uri)")
-            }
-            var kib: UInt64 = 0
-            for s in stats.prefix(Int(count)) {
-                let field = withUnsafeBytes(of: s.field) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if ["free", "buffers", "cached"].contains(field) { kib += UInt64(s.value) }
-            }
-            return kib * 1024
+            let kib = try memoryStatsKiB()
+            return (["free", "buffers", "cached"].compactMap { kib[$0] }.reduce(0, +)) * 1024
         }
+    }
+
+    /// The host's memory in bytes as its kernel counts it (`MemTotal`).
+    /// `nodeInfo` sums the NUMA nodes' memory instead, which some virtual
+    /// machines report smaller than the whole.
+    public var totalMemory: UInt64 {
+        get throws(LibvirtError) { (try memoryStatsKiB()["total"] ?? 0) * 1024 }
+    }
+
+    /// virNodeGetMemoryStats for all cells, by field name, in KiB.
+    private func memoryStatsKiB() throws(LibvirtError) -> [String: UInt64] {
+        let ptr = try raw("get memory statistics")
+        var count: Int32 = 0
+        let allCells = VIR_NODE_MEMORY_STATS_ALL_CELLS.rawValue
+        guard virNodeGetMemoryStats(ptr, allCells, nil, &count, 0) == 0, count > 0 else {
+            throw .capture("get memory statistics of \(uri)")
+        }
+        var stats = [virNodeMemoryStats](repeating: virNodeMemoryStats(), count: Int(count))
+        guard virNodeGetMemoryStats(ptr, allCells, &stats, &count, 0) == 0 else {
+            throw .capture("get memory statistics of \(uri)")
+        }
+        var kib: [String: UInt64] = [:]
+        for s in stats.prefix(Int(count)) {
+            let field = withUnsafeBytes(of: s.field) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+            kib[field] = UInt64(s.value)
+        }
+        return kib
     }
 
     /// Free memory of the host in bytes (page cache counted as used; see `availableMemory`).
