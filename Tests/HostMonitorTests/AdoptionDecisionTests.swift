@@ -1,6 +1,8 @@
 import Core
 @testable import HostMonitor
+import Logging
 import Testing
+import TestSupport
 
 /// How a restarted vigild takes over a running VM, from its event log.
 @Suite struct AdoptionDecisionTests {
@@ -47,24 +49,59 @@ import Testing
 @Suite struct InterruptedRecoveryTests {
     let pending = InterruptedRecoveries.Pending(bootBefore: "boot-a", cause: "panic", action: "restart", detectedAt: 100)
 
-    @Test func aHelloFromANewBootMeansTheResetWasDone() {
-        let r = InterruptedRecoveries()
-        r.remember("vm", pending)
-        #expect(r.settle("vm", helloFrom: "boot-b") == pending)
-        #expect(r.settle("vm", helloFrom: "boot-c") == nil, "settled once")
+    struct Fixture {
+        let dir: TemporaryDirectory
+        let store: StateStore
+        let recoveries: InterruptedRecoveries
+
+        init() throws {
+            dir = try TemporaryDirectory("ir")
+            store = try StateStore(directory: dir.path + "/state")
+            let logger = Logger(label: "test")
+            recoveries = InterruptedRecoveries(events: EventLog(store: store, logger: logger), logger: logger)
+        }
+
+        func recoveriesLogged(_ uuid: String) throws -> [EventRecord] {
+            try store.events(vmUUID: uuid, kinds: ["recovery"])
+        }
     }
 
-    @Test func aHelloFromTheSameBootMeansItNeverHappened() {
-        let r = InterruptedRecoveries()
-        r.remember("vm", pending)
-        #expect(r.settle("vm", helloFrom: "boot-a") == nil)
-        #expect(r.settle("vm", helloFrom: "boot-b") == nil, "nothing left to settle")
+    @Test func aHelloFromANewBootMeansTheResetWasDone() throws {
+        let f = try Fixture()
+        defer { f.dir.remove() }
+        f.recoveries.remember("vm", pending)
+        #expect(f.recoveries.settle("vm", helloFrom: "boot-b") == pending)
+        #expect(f.recoveries.settle("vm", helloFrom: "boot-c") == nil, "settled once")
     }
 
-    @Test func otherVMsAreNotSettled() {
-        let r = InterruptedRecoveries()
-        r.remember("vm", pending)
-        #expect(r.settle("other", helloFrom: "boot-b") == nil)
-        #expect(r.settle("vm", helloFrom: "boot-b") == pending)
+    @Test func aHelloFromTheSameBootMeansItNeverHappened() throws {
+        let f = try Fixture()
+        defer { f.dir.remove() }
+        f.recoveries.remember("vm", pending)
+        #expect(f.recoveries.settle("vm", helloFrom: "boot-a") == nil)
+        #expect(f.recoveries.settle("vm", helloFrom: "boot-b") == nil, "nothing left to settle")
+    }
+
+    @Test func otherVMsAreNotSettled() throws {
+        let f = try Fixture()
+        defer { f.dir.remove() }
+        f.recoveries.remember("vm", pending)
+        #expect(f.recoveries.settle("other", helloFrom: "boot-b") == nil)
+        #expect(f.recoveries.settle("vm", helloFrom: "boot-b") == pending)
+    }
+
+    @Test func theRecoveryIsLoggedOnceAtTheHelloFromANewBoot() throws {
+        let f = try Fixture()
+        defer { f.dir.remove() }
+        f.recoveries.remember("vm", pending)
+        f.recoveries.helloArrived("vm", name: "web", boot: "boot-b")
+        f.recoveries.helloArrived("vm", name: "web", boot: "boot-c")
+        let logged = try f.recoveriesLogged("vm")
+        #expect(logged.count == 1)
+        #expect(logged.first?.cause == "panic" && logged.first?.action == "restart" && logged.first?.outcome == "succeeded")
+
+        f.recoveries.remember("vm2", pending)
+        f.recoveries.helloArrived("vm2", name: "db", boot: "boot-a")
+        #expect(try f.recoveriesLogged("vm2").isEmpty, "the same boot: no reset happened, nothing to log")
     }
 }

@@ -28,7 +28,7 @@ public final class MonitorService: Service, Sendable {
     /// What each guest may put in the event log, across its sessions.
     let budget = GuestEventBudget()
     /// Recoveries a killed vigild left for the next hello to settle.
-    let interrupted = InterruptedRecoveries()
+    let interrupted: InterruptedRecoveries
     private let connectedOnce = Mutex(false)
     var events: EventLog { host.events }
     var executor: BlockingExecutor { host.executor }
@@ -45,6 +45,7 @@ public final class MonitorService: Service, Sendable {
         self.upgrades = upgrades
         self.onConnect = onConnect
         self.cache = cache
+        self.interrupted = InterruptedRecoveries(events: host.events, logger: host.logger)
         self.performer = RecoveryPerformer(peers: config.peers, sharedStorage: config.sharedStorage, logger: host.logger)
     }
 
@@ -410,18 +411,6 @@ public final class MonitorService: Service, Sendable {
         }
     }
 
-    /// The first hello after an interrupted recovery: on a new boot the
-    /// reset had been done, and its recovery goes in the log now.
-    private func settleInterruptedRecovery(_ uuid: String, name: String) async {
-        guard let boot = await center.tracked(uuid)?.hello?.bootID,
-              let p = interrupted.settle(uuid, helloFrom: boot) else { return }
-        let took = (Date().timeIntervalSince1970 - p.detectedAt) * 1000
-        logger.notice("recovered: restarted on this host (the reset was done before vigild stopped)", metadata: ["vm.name": "\(name)"])
-        events.record(vmUUID: uuid, vmName: name, kind: "recovery",
-                      message: "restarted on this host (the reset was done before vigild stopped; logged at the guest's first hello)",
-                      cause: p.cause, action: p.action, outcome: "succeeded", durationMs: took)
-    }
-
     /// Keeps a session to one guest's channel open while the domain runs.
     /// A channel that cannot be reached (no socket: the VM is not a QEMU
     /// one, or is shutting down) is retried with back-off, up to 30 s
@@ -432,7 +421,9 @@ public final class MonitorService: Service, Sendable {
             var session = AgentSession(vmUUID: uuid, vmName: name, socketPath: socketPath, center: center,
                                        events: events, requests: requests, budget: budget, logger: logger)
             session.onHello = { [self] in
-                await self.settleInterruptedRecovery(uuid, name: name)
+                if let boot = await self.center.tracked(uuid)?.hello?.bootID {
+                    self.interrupted.helloArrived(uuid, name: name, boot: boot)
+                }
                 await self.time.autoSync(uuid, reason: "agent connected")
                 await self.upgrades.autoUpgrade(uuid)
             }
