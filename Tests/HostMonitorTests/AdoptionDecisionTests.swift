@@ -49,7 +49,8 @@ import TestSupport
 @Suite struct InterruptedRecoveryTests {
     let pending = InterruptedRecoveries.Pending(bootBefore: "boot-a", cause: "panic", action: "restart", detectedAt: 100)
 
-    struct Fixture {
+    /// A state store of its own, removed with the fixture.
+    final class Fixture {
         let dir: TemporaryDirectory
         let store: StateStore
         let recoveries: InterruptedRecoveries
@@ -61,6 +62,8 @@ import TestSupport
             recoveries = InterruptedRecoveries(events: EventLog(store: store, logger: logger), logger: logger)
         }
 
+        deinit { dir.remove() }
+
         func recoveriesLogged(_ uuid: String) throws -> [EventRecord] {
             try store.events(vmUUID: uuid, kinds: ["recovery"])
         }
@@ -68,7 +71,6 @@ import TestSupport
 
     @Test func aHelloFromANewBootMeansTheResetWasDone() throws {
         let f = try Fixture()
-        defer { f.dir.remove() }
         f.recoveries.remember("vm", pending)
         #expect(f.recoveries.settle("vm", helloFrom: "boot-b") == pending)
         #expect(f.recoveries.settle("vm", helloFrom: "boot-c") == nil, "settled once")
@@ -76,7 +78,6 @@ import TestSupport
 
     @Test func aHelloFromTheSameBootMeansItNeverHappened() throws {
         let f = try Fixture()
-        defer { f.dir.remove() }
         f.recoveries.remember("vm", pending)
         #expect(f.recoveries.settle("vm", helloFrom: "boot-a") == nil)
         #expect(f.recoveries.settle("vm", helloFrom: "boot-b") == nil, "nothing left to settle")
@@ -84,7 +85,6 @@ import TestSupport
 
     @Test func otherVMsAreNotSettled() throws {
         let f = try Fixture()
-        defer { f.dir.remove() }
         f.recoveries.remember("vm", pending)
         #expect(f.recoveries.settle("other", helloFrom: "boot-b") == nil)
         #expect(f.recoveries.settle("vm", helloFrom: "boot-b") == pending)
@@ -92,7 +92,6 @@ import TestSupport
 
     @Test func theRecoveryIsLoggedOnceAtTheHelloFromANewBoot() throws {
         let f = try Fixture()
-        defer { f.dir.remove() }
         f.recoveries.remember("vm", pending)
         f.recoveries.helloArrived("vm", name: "web", boot: "boot-b")
         f.recoveries.helloArrived("vm", name: "web", boot: "boot-c")
